@@ -1,0 +1,549 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/sgseq/sgseq/internal/secret"
+)
+
+// Version is the sgseq client version reported in the default User-Agent.
+const Version = "0.1.0-dev"
+
+// DefaultUserAgent is the User-Agent header sent unless [WithUserAgent] sets
+// another.
+const DefaultUserAgent = "sgseq/" + Version + " (+https://github.com/sgseq/sgseq)"
+
+// Base URLs of the SendGrid v3 API.
+const (
+	// DefaultBaseURL serves global accounts and subusers.
+	DefaultBaseURL = "https://api.sendgrid.com"
+	// EUBaseURL serves EU regional subusers.
+	EUBaseURL = "https://api.eu.sendgrid.com"
+)
+
+// Region selects the SendGrid data region, and with it the default base URL.
+type Region string
+
+// The SendGrid regions.
+const (
+	Global Region = "global"
+	EU     Region = "eu"
+)
+
+// HeaderOnBehalfOf is the header that scopes a call made with the parent's
+// key to a subuser or a customer account.
+const HeaderOnBehalfOf = "on-behalf-of"
+
+// RetryPolicy controls how GET requests are retried after a 429, 500, 502,
+// 503, 504 or a connection error. Non-GET requests are never retried.
+type RetryPolicy struct {
+	// MaxRetries is the number of retries after the first attempt; 0
+	// disables retries.
+	MaxRetries int
+	// MinWait is the base of the jittered exponential backoff.
+	MinWait time.Duration
+	// MaxWait caps every wait, including one asked for by Retry-After or
+	// X-RateLimit-Reset.
+	MaxWait time.Duration
+}
+
+// DefaultRetryPolicy returns the retry policy New uses: 4 retries, waits
+// from 1s up to 30s.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxRetries: 4, MinWait: time.Second, MaxWait: 30 * time.Second}
+}
+
+// PollPolicy controls what the scores calls do when SendGrid answers 202
+// Accepted (scores not computed yet).
+type PollPolicy struct {
+	// NoWait makes a 202 return at once with an error matching
+	// [ErrScoresPending].
+	NoWait bool
+	// MinWait is the first wait between polls; it doubles up to MaxWait.
+	MinWait time.Duration
+	// MaxWait caps the wait between polls.
+	MaxWait time.Duration
+	// MaxAttempts bounds the number of requests (the first one included);
+	// 0 polls until the context ends.
+	MaxAttempts int
+}
+
+// DefaultPollPolicy returns the poll policy New uses: wait 2s, doubling up to
+// 1m, until the context ends.
+func DefaultPollPolicy() PollPolicy {
+	return PollPolicy{MinWait: 2 * time.Second, MaxWait: time.Minute}
+}
+
+// RequestEvent describes one HTTP attempt (retries are separate events). It
+// is passed to the hook set with [WithRequestHook].
+type RequestEvent struct {
+	// Method and Path of the request; Path is the escaped path without the
+	// base URL's own path prefix, e.g. "/v3/ips/pools/hot%20pool".
+	Method, Path string
+	// Route is Path with the variable parts replaced by placeholders, e.g.
+	// "/v3/ips/pools/{name}": a low-cardinality label for metrics.
+	Route string
+	// StatusCode is 0 when no response arrived.
+	StatusCode int
+	// Err is the transport error, if any.
+	Err error
+	// Duration of the attempt, excluding any wait in the rate limiter.
+	Duration time.Duration
+	// Rate is the rate-limit state after the attempt.
+	Rate Rate
+}
+
+// Option configures a [Client] in [New].
+type Option func(*config) error
+
+type config struct {
+	baseURL   string
+	region    Region
+	hc        *http.Client
+	userAgent string
+	logger    *slog.Logger
+	retry     RetryPolicy
+	poll      PollPolicy
+	hook      func(RequestEvent)
+	now       func() time.Time
+}
+
+// WithBaseURL sets the API base URL (scheme and host, optionally a path
+// prefix), overriding the region's default. A trailing slash is ignored.
+func WithBaseURL(u string) Option {
+	return func(c *config) error {
+		pu, err := url.Parse(strings.TrimRight(u, "/"))
+		if err != nil {
+			return fmt.Errorf("client: invalid base URL: %w", err)
+		}
+		if pu.Scheme != "http" && pu.Scheme != "https" || pu.Host == "" {
+			return fmt.Errorf("client: invalid base URL %q: want http(s)://host", pu.Redacted())
+		}
+		if pu.User != nil || pu.RawQuery != "" || pu.Fragment != "" {
+			return fmt.Errorf("client: invalid base URL %q: no user info, query or fragment allowed", pu.Redacted())
+		}
+		c.baseURL = pu.String()
+		return nil
+	}
+}
+
+// WithRegion selects the region's default base URL: [DefaultBaseURL] for
+// [Global], [EUBaseURL] for [EU]. [WithBaseURL] takes precedence.
+func WithRegion(r Region) Option {
+	return func(c *config) error {
+		switch r {
+		case Global, EU:
+			c.region = r
+			return nil
+		}
+		return fmt.Errorf("client: unknown region %q (want %q or %q)", string(r), Global, EU)
+	}
+}
+
+// WithHTTPClient sets the *http.Client whose Transport, Timeout, Jar and
+// CheckRedirect the client uses. The client wraps (never modifies) it.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("client: nil *http.Client")
+		}
+		c.hc = hc
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *config) error {
+		if ua == "" || strings.ContainsAny(ua, "\r\n") {
+			return fmt.Errorf("client: invalid user agent %q", ua)
+		}
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithLogger sets the logger for request, retry and rate-limit events (at
+// debug level). A nil logger discards. The API key is never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			l = slog.New(slog.DiscardHandler)
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithRetryPolicy sets the retry policy for GET requests.
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *config) error {
+		if p.MaxRetries < 0 || p.MinWait < 0 || p.MaxWait < 0 {
+			return fmt.Errorf("client: invalid retry policy %+v: negative value", p)
+		}
+		if p.MaxWait < p.MinWait {
+			p.MaxWait = p.MinWait
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithPollPolicy sets how scores calls handle 202 Accepted.
+func WithPollPolicy(p PollPolicy) Option {
+	return func(c *config) error {
+		if p.MaxAttempts < 0 || p.MinWait < 0 || p.MaxWait < 0 {
+			return fmt.Errorf("client: invalid poll policy %+v: negative value", p)
+		}
+		if p.MaxWait < p.MinWait {
+			p.MaxWait = p.MinWait
+		}
+		c.poll = p
+		return nil
+	}
+}
+
+// WithRequestHook sets a function called after every HTTP attempt, retries
+// included, for example to count requests in metrics. It must be safe for
+// concurrent use and return quickly.
+func WithRequestHook(fn func(RequestEvent)) Option {
+	return func(c *config) error {
+		c.hook = fn
+		return nil
+	}
+}
+
+// WithNow sets the clock used to validate dates ("not in the future", "not
+// more than 90 days back"). The default is time.Now. Tests and simulated
+// accounts use it to pin "today".
+func WithNow(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return errors.New("client: nil clock")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// credentials keeps the key behind a pointer so that even printing a copied
+// Client value with %+v shows an address, not the key.
+type credentials struct {
+	key secret.Secret
+}
+
+// shared is the state every copy made by OnBehalfOf shares.
+type shared struct {
+	cred      *credentials
+	baseURL   *url.URL
+	userAgent string
+	logger    *slog.Logger
+	poll      PollPolicy
+	now       func() time.Time
+	limiter   *limiter
+	get       *retryablehttp.Client // retries per RetryPolicy
+	once      *retryablehttp.Client // never retries (non-GET)
+}
+
+// Client calls the SendGrid v3 API. It is safe for concurrent use; all its
+// copies made by [Client.OnBehalfOf] share one connection pool and one rate
+// limiter.
+//
+// Printing a Client (%v, %+v, %#v) shows its base URL and on-behalf-of
+// subject, never the API key.
+type Client struct {
+	s          *shared
+	onBehalfOf string // header value, "" for the key's own account
+}
+
+// New returns a client authenticating with apiKey (sent as "Authorization:
+// Bearer <key>"). An empty key is an error.
+func New(apiKey string, opts ...Option) (*Client, error) {
+	apiKey = strings.TrimSpace(apiKey)
+	if apiKey == "" {
+		return nil, errors.New("client: empty API key")
+	}
+	if strings.ContainsAny(apiKey, "\r\n\x00") {
+		return nil, errors.New("client: API key contains control characters")
+	}
+	cfg := config{
+		region:    Global,
+		userAgent: DefaultUserAgent,
+		logger:    slog.New(slog.DiscardHandler),
+		retry:     DefaultRetryPolicy(),
+		poll:      DefaultPollPolicy(),
+		now:       time.Now,
+	}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	base := cfg.baseURL
+	if base == "" {
+		base = DefaultBaseURL
+		if cfg.region == EU {
+			base = EUBaseURL
+		}
+	}
+	bu, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("client: invalid base URL: %w", err)
+	}
+
+	var inner http.RoundTripper = http.DefaultTransport
+	hc := &http.Client{}
+	if cfg.hc != nil {
+		*hc = *cfg.hc // copy Timeout, Jar, CheckRedirect
+		if cfg.hc.Transport != nil {
+			inner = cfg.hc.Transport
+		}
+	}
+	lim := newLimiter(cfg.logger)
+	hc.Transport = &limitTransport{base: inner, lim: lim, hook: cfg.hook, prefix: strings.TrimRight(bu.EscapedPath(), "/")}
+
+	s := &shared{
+		cred:      &credentials{key: secret.Secret(apiKey)},
+		baseURL:   bu,
+		userAgent: cfg.userAgent,
+		logger:    cfg.logger,
+		poll:      cfg.poll,
+		now:       cfg.now,
+		limiter:   lim,
+		get:       newRetryClient(hc, cfg.retry, cfg.logger),
+		once:      newRetryClient(hc, RetryPolicy{}, cfg.logger),
+	}
+	return &Client{s: s}, nil
+}
+
+// OnBehalfOf returns a copy of c whose calls act on behalf of the subuser
+// username (header "on-behalf-of: <username>"). The copy shares c's
+// transport, rate limiter and settings. An empty username returns a copy
+// acting for the key's own account.
+func (c *Client) OnBehalfOf(username string) *Client {
+	return &Client{s: c.s, onBehalfOf: username}
+}
+
+// OnBehalfOfAccount returns a copy of c whose calls act on behalf of the
+// customer account accountID (header "on-behalf-of: account-id <id>").
+func (c *Client) OnBehalfOfAccount(accountID string) *Client {
+	if accountID == "" {
+		return &Client{s: c.s}
+	}
+	return &Client{s: c.s, onBehalfOf: "account-id " + accountID}
+}
+
+// Rate returns the latest rate-limit state seen in any response to c or its
+// copies. It is the zero Rate before the first response with rate headers.
+func (c *Client) Rate() Rate { return c.s.limiter.rate() }
+
+// BaseURL returns the API base URL the client sends requests to.
+func (c *Client) BaseURL() string { return c.s.baseURL.String() }
+
+// String describes the client without its API key.
+func (c *Client) String() string {
+	if c == nil {
+		return "client.Client(nil)"
+	}
+	if c.onBehalfOf != "" {
+		return fmt.Sprintf("client.Client{baseURL: %q, onBehalfOf: %q, key: %s}", c.s.baseURL.String(), c.onBehalfOf, secret.Redacted)
+	}
+	return fmt.Sprintf("client.Client{baseURL: %q, key: %s}", c.s.baseURL.String(), secret.Redacted)
+}
+
+// GoString implements fmt.GoStringer; like String it never shows the key.
+func (c *Client) GoString() string { return "&" + c.String() }
+
+// Format implements fmt.Formatter so that every verb prints [Client.String].
+func (c *Client) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		io.WriteString(f, c.GoString())
+		return
+	}
+	io.WriteString(f, c.String())
+}
+
+// CallOption adjusts one call.
+type CallOption func(*callConfig)
+
+type callConfig struct {
+	onBehalfOf string
+	set        bool
+	noWait     bool
+}
+
+// AsSubuser makes one call on behalf of the subuser username (header
+// "on-behalf-of: <username>"), overriding [Client.OnBehalfOf].
+//
+// (It is not called Subuser because that name is the [Subuser] type.)
+func AsSubuser(username string) CallOption {
+	return func(c *callConfig) { c.onBehalfOf, c.set = username, true }
+}
+
+// AccountID makes one call on behalf of the customer account id (header
+// "on-behalf-of: account-id <id>"), overriding [Client.OnBehalfOf].
+func AccountID(id string) CallOption {
+	return func(c *callConfig) {
+		c.set = true
+		c.onBehalfOf = ""
+		if id != "" {
+			c.onBehalfOf = "account-id " + id
+		}
+	}
+}
+
+// NoWait makes a scores call return at once with an error matching
+// [ErrScoresPending] when SendGrid answers 202, instead of polling.
+func NoWait() CallOption {
+	return func(c *callConfig) { c.noWait = true }
+}
+
+func (c *Client) callConfig(opts []CallOption) (callConfig, error) {
+	cc := callConfig{onBehalfOf: c.onBehalfOf, noWait: c.s.poll.NoWait}
+	for _, o := range opts {
+		if o != nil {
+			o(&cc)
+		}
+	}
+	if strings.ContainsAny(cc.onBehalfOf, "\r\n\x00") {
+		return cc, &ValidationError{Field: HeaderOnBehalfOf, Value: cc.onBehalfOf, Reason: "invalid"}
+	}
+	return cc, nil
+}
+
+// request is one API call.
+type request struct {
+	method string
+	path   string // escaped, starting with /v3/
+	route  string
+	query  url.Values
+	body   any // marshalled as JSON when non-nil
+	obo    string
+}
+
+type routeKey struct{}
+
+// send performs r (with retries for GET) and returns the response. For
+// non-2xx statuses other than 202 it returns an *APIError and a nil
+// response. The caller must close the returned body.
+func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
+	u := *c.s.baseURL
+	raw := strings.TrimRight(u.EscapedPath(), "/") + r.path
+	p, err := url.PathUnescape(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+	}
+	u.Path, u.RawPath = p, raw
+	if len(r.query) > 0 {
+		u.RawQuery = r.query.Encode()
+	}
+	var body any
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: encode body: %w", r.method, r.path, err)
+		}
+		body = b
+	}
+	ctx = context.WithValue(ctx, routeKey{}, r.route)
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, c.scrub(err))
+	}
+	req.Header.Set("Authorization", "Bearer "+c.s.cred.key.Reveal())
+	req.Header.Set("User-Agent", c.s.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.obo != "" {
+		req.Header.Set(HeaderOnBehalfOf, r.obo)
+	}
+	rc := c.s.once
+	if r.method == http.MethodGet {
+		rc = c.s.get
+	}
+	resp, err := rc.Do(req)
+	if err != nil {
+		if resp != nil {
+			drain(resp.Body)
+		}
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, c.scrub(err))
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer drain(resp.Body)
+	return nil, newAPIError(r.method, r.path, resp, c.s.cred.key)
+}
+
+// do sends r and decodes a 2xx JSON body into out (if non-nil). A 202 is
+// reported as errAccepted.
+func (c *Client) do(ctx context.Context, r request, out any) error {
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer drain(resp.Body)
+	if resp.StatusCode == http.StatusAccepted && r.method == http.MethodGet {
+		return &pendingError{method: r.method, path: r.path, retryAfter: retryAfter(resp.Header, c.s.now())}
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return fmt.Errorf("%s %s: read body: %w", r.method, r.path, err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%s %s: decode %d response: %w", r.method, r.path, resp.StatusCode, err)
+	}
+	return nil
+}
+
+// scrub removes the API key from err's message if a library echoed it.
+func (c *Client) scrub(err error) error {
+	if err == nil || !strings.Contains(err.Error(), c.s.cred.key.Reveal()) {
+		return err
+	}
+	return &scrubbedError{msg: secret.Scrub(err.Error(), c.s.cred.key), err: err}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// maxBody bounds how much of a success body is read (64 MiB).
+const maxBody = 64 << 20
+
+// drain reads a bounded rest of body so the connection can be reused, then
+// closes it.
+func drain(body io.ReadCloser) {
+	if body == nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	_ = body.Close()
+}

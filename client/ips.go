@@ -1,0 +1,103 @@
+package client
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// Page sizes for /v3/ips. SendGrid's own default is 10; the client asks for
+// the maximum unless told otherwise.
+const (
+	DefaultIPsLimit = 500
+	MaxIPsLimit     = 500
+)
+
+// IP is a dedicated IP address of the account.
+type IP struct {
+	IP           string   `json:"ip"`
+	Subusers     []string `json:"subusers"`
+	Pools        []string `json:"pools"`
+	RDNS         string   `json:"rdns"`
+	Warmup       bool     `json:"warmup"`
+	StartDate    int64    `json:"start_date"`
+	Whitelabeled bool     `json:"whitelabeled"`
+	AssignedAt   int64    `json:"assigned_at"`
+}
+
+// IPsOptions filters and pages [Client.IPsPage].
+type IPsOptions struct {
+	// Limit is the page size, 1–500; 0 means 500.
+	Limit int
+	// Offset is the number of IPs to skip.
+	Offset int
+	// Subuser keeps the IPs assigned to this subuser.
+	Subuser string
+}
+
+// IPsPage returns one page of the account's IP addresses with their pools
+// and subusers. opts may be nil. Bad paging is a [*ValidationError]; API
+// failures are an [*APIError].
+//
+// SendGrid API docs: https://www.twilio.com/docs/sendgrid/api-reference/ip-address/retrieve-all-ip-addresses
+func (c *Client) IPsPage(ctx context.Context, opts *IPsOptions) ([]IP, error) {
+	var o IPsOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Limit == 0 {
+		o.Limit = DefaultIPsLimit
+	}
+	if err := checkPaging(o.Limit, o.Offset); err != nil {
+		return nil, err
+	}
+	if o.Limit > MaxIPsLimit {
+		return nil, &ValidationError{Field: "limit", Value: strconv.Itoa(o.Limit), Reason: "must be at most 500"}
+	}
+	q := url.Values{"limit": {strconv.Itoa(o.Limit)}, "offset": {strconv.Itoa(o.Offset)}}
+	if o.Subuser != "" {
+		q.Set("subuser", o.Subuser)
+	}
+	var out []IP
+	r := request{method: http.MethodGet, path: "/v3/ips", route: "/v3/ips", query: q, obo: c.onBehalfOf}
+	if err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// IPs iterates over all the account's IP addresses matching opts (may be
+// nil), walking offset pages until a short page. On an error it yields one
+// (zero IP, error) pair and stops.
+//
+// SendGrid API docs: https://www.twilio.com/docs/sendgrid/api-reference/ip-address/retrieve-all-ip-addresses
+func (c *Client) IPs(ctx context.Context, opts *IPsOptions) iter.Seq2[IP, error] {
+	var o IPsOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Limit == 0 {
+		o.Limit = DefaultIPsLimit
+	}
+	return func(yield func(IP, error) bool) {
+		o := o
+		for {
+			page, err := c.IPsPage(ctx, &o)
+			if err != nil {
+				yield(IP{}, err)
+				return
+			}
+			for _, ip := range page {
+				if !yield(ip, nil) {
+					return
+				}
+			}
+			if len(page) < o.Limit {
+				return
+			}
+			o.Offset += len(page)
+		}
+	}
+}

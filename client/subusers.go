@@ -1,0 +1,116 @@
+package client
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// DefaultSubusersLimit is the page size of SubusersPage when Limit is 0.
+const DefaultSubusersLimit = 100
+
+// Subuser is a subuser of the parent account.
+type Subuser struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Email    string `json:"email"`
+	Disabled bool   `json:"disabled"`
+	// Region is "global" or "eu"; set when the list was filtered by region.
+	Region string `json:"region,omitempty"`
+}
+
+// SubusersOptions filters and pages [Client.SubusersPage].
+type SubusersOptions struct {
+	// Limit is the page size; 0 means 100.
+	Limit int
+	// Offset is the number of subusers to skip.
+	Offset int
+	// Username filters by username.
+	Username string
+	// Region is "", "all", "global" or "eu". When set, each Subuser's
+	// Region is filled in (include_region=true).
+	Region string
+}
+
+// SubusersPage returns one page of the parent's subusers. opts may be nil.
+// A negative limit or offset, or an unknown region, is a [*ValidationError];
+// API failures are an [*APIError].
+//
+// SendGrid API docs: https://www.twilio.com/docs/sendgrid/api-reference/subusers-api/list-all-subusers
+func (c *Client) SubusersPage(ctx context.Context, opts *SubusersOptions) ([]Subuser, error) {
+	var o SubusersOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Limit == 0 {
+		o.Limit = DefaultSubusersLimit
+	}
+	if err := checkPaging(o.Limit, o.Offset); err != nil {
+		return nil, err
+	}
+	q := url.Values{"limit": {strconv.Itoa(o.Limit)}, "offset": {strconv.Itoa(o.Offset)}}
+	if o.Username != "" {
+		q.Set("username", o.Username)
+	}
+	switch o.Region {
+	case "":
+	case "all", string(Global), string(EU):
+		q.Set("region", o.Region)
+		q.Set("include_region", "true")
+	default:
+		return nil, &ValidationError{Field: "region", Value: o.Region, Reason: `must be "all", "global" or "eu"`}
+	}
+	var out []Subuser
+	r := request{method: http.MethodGet, path: "/v3/subusers", route: "/v3/subusers", query: q, obo: c.onBehalfOf}
+	if err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Subusers iterates over all the parent's subusers matching opts (may be
+// nil), walking offset pages until a short page. On an error it yields one
+// (zero Subuser, error) pair and stops.
+//
+// SendGrid API docs: https://www.twilio.com/docs/sendgrid/api-reference/subusers-api/list-all-subusers
+func (c *Client) Subusers(ctx context.Context, opts *SubusersOptions) iter.Seq2[Subuser, error] {
+	var o SubusersOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Limit == 0 {
+		o.Limit = DefaultSubusersLimit
+	}
+	return func(yield func(Subuser, error) bool) {
+		o := o
+		for {
+			page, err := c.SubusersPage(ctx, &o)
+			if err != nil {
+				yield(Subuser{}, err)
+				return
+			}
+			for _, s := range page {
+				if !yield(s, nil) {
+					return
+				}
+			}
+			if len(page) < o.Limit {
+				return
+			}
+			o.Offset += len(page)
+		}
+	}
+}
+
+// checkPaging validates offset-page parameters.
+func checkPaging(limit, offset int) error {
+	if limit < 1 {
+		return &ValidationError{Field: "limit", Value: strconv.Itoa(limit), Reason: "must be positive"}
+	}
+	if offset < 0 {
+		return &ValidationError{Field: "offset", Value: strconv.Itoa(offset), Reason: "must not be negative"}
+	}
+	return nil
+}

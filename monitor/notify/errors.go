@@ -1,0 +1,235 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sgseq/sgseq/internal/secret"
+)
+
+// Sentinel errors, matched with errors.Is against an *[Error].
+var (
+	// ErrRateLimited: Slack answered 429 (or "ratelimited"); see Error.RetryAfter.
+	ErrRateLimited = errors.New("slack rate limited")
+	// ErrAuth: the token or webhook was refused (invalid_auth, not_authed,
+	// token_revoked, invalid_token, HTTP 401/403...).
+	ErrAuth = errors.New("slack authentication failed")
+	// ErrChannelNotFound: the channel does not exist or the bot cannot see it.
+	ErrChannelNotFound = errors.New("slack channel not found")
+	// ErrNoService: the incoming webhook is disabled, removed or invalid
+	// (HTTP 404 "no_service").
+	ErrNoService = errors.New("slack webhook disabled or removed")
+	// ErrTimeout: the post did not complete in time (context deadline or the
+	// HTTP client's timeout).
+	ErrTimeout = errors.New("slack post timed out")
+)
+
+// Error describes one failed delivery to Slack. It never contains the webhook
+// URL or the token.
+type Error struct {
+	// Notifier is the Name of the notifier that failed.
+	Notifier string
+	// Status is the HTTP status code, 0 when no response was received.
+	Status int
+	// SlackError is Slack's error code (invalid_auth, channel_not_found,
+	// no_service, invalid_payload...), when it gave one.
+	SlackError string
+	// RetryAfter is Slack's Retry-After on a rate limit, 0 if unknown.
+	RetryAfter time.Duration
+	// Err is the underlying (redacted) error.
+	Err error
+
+	timeout bool
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Notifier)
+	switch {
+	case e.timeout:
+		b.WriteString(": timed out")
+	case errors.Is(e.Err, context.Canceled):
+		b.WriteString(": canceled")
+	}
+	if e.Status != 0 {
+		fmt.Fprintf(&b, ": HTTP %d", e.Status)
+	}
+	if e.SlackError != "" {
+		fmt.Fprintf(&b, ": %s", e.SlackError)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, ": rate limited, retry after %s", e.RetryAfter)
+	} else if e.Is(ErrRateLimited) {
+		b.WriteString(": rate limited")
+	}
+	if e.Err != nil && (e.Status == 0 || e.SlackError == "") {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying redacted error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches the package's sentinel errors.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrRateLimited:
+		return e.Status == http.StatusTooManyRequests || e.RetryAfter > 0 ||
+			e.SlackError == "ratelimited" || e.SlackError == "rate_limited"
+	case ErrAuth:
+		switch e.SlackError {
+		case "invalid_auth", "not_authed", "token_revoked", "token_expired",
+			"account_inactive", "invalid_token", "missing_scope", "no_permission",
+			"not_allowed_token_type":
+			return true
+		}
+		return e.Status == http.StatusUnauthorized ||
+			(e.Status == http.StatusForbidden && e.SlackError == "")
+	case ErrChannelNotFound:
+		return e.SlackError == "channel_not_found"
+	case ErrNoService:
+		return e.SlackError == "no_service"
+	case ErrTimeout:
+		return e.timeout
+	}
+	return false
+}
+
+// fatal reports whether later messages of the same run would fail the same
+// way, so delivery should stop.
+func (e *Error) fatal() bool {
+	return e.Is(ErrRateLimited) || e.Is(ErrAuth) || e.Is(ErrChannelNotFound) ||
+		e.Is(ErrNoService) || e.timeout || errors.Is(e.Err, context.Canceled) ||
+		e.SlackError == "channel_is_archived" || e.SlackError == "is_archived"
+}
+
+// response is what the capturing transport saw of the last HTTP response.
+type response struct {
+	status     int
+	retryAfter string
+	body       string
+}
+
+// newError maps an error from slack-go to *Error, with everything secret
+// removed. resp is the last response seen for this post (status 0 if none).
+func newError(notifier string, err error, resp response, secrets ...secret.Secret) *Error {
+	e := &Error{Notifier: notifier, Status: resp.status}
+	var rl *slack.RateLimitedError
+	var sc slack.StatusCodeError
+	var se slack.SlackErrorResponse
+	switch {
+	case errors.As(err, &rl):
+		e.Status = http.StatusTooManyRequests
+		e.RetryAfter = rl.RetryAfter
+	case errors.As(err, &sc):
+		e.Status = sc.Code
+	case errors.As(err, &se):
+		e.SlackError = se.Err
+	}
+	if e.SlackError == "" && resp.status != http.StatusOK {
+		e.SlackError = slackCode(resp.body)
+	}
+	if e.Status == http.StatusTooManyRequests && e.RetryAfter == 0 {
+		e.RetryAfter = parseRetryAfter(resp.retryAfter, time.Now())
+	}
+	e.timeout = isTimeout(err)
+	e.Err = redact(err, secrets...)
+	return e
+}
+
+// slackCode returns body when it looks like a Slack error code
+// ("no_service", "invalid_payload"), else "". HTML error pages are ignored.
+func slackCode(body string) string {
+	body = strings.TrimSpace(body)
+	if body == "" || len(body) > 64 {
+		return ""
+	}
+	for _, r := range body {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return ""
+		}
+	}
+	return body
+}
+
+// parseRetryAfter reads a Retry-After header in seconds or as an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now).Round(time.Second)
+	}
+	return 0
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// redactedError carries a scrubbed message and, where safe, the chain below.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (r *redactedError) Error() string { return r.msg }
+func (r *redactedError) Unwrap() error { return r.err }
+
+// redact returns err with every secret and request URL path removed. A
+// *url.Error in the chain is rebuilt with a redacted URL; the chain below it
+// (net and context errors) is kept for errors.Is/As.
+func redact(err error, secrets ...secret.Secret) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		red := redactURL(ue.URL)
+		msg = strings.ReplaceAll(msg, ue.URL, red)
+		inner := ue.Err
+		if inner != nil && secret.Scrub(inner.Error(), secrets...) != inner.Error() {
+			inner = errors.New(secret.Scrub(inner.Error(), secrets...))
+		}
+		return &redactedError{msg: secret.Scrub(msg, secrets...), err: &url.Error{Op: ue.Op, URL: red, Err: inner}}
+	}
+	scrubbed := secret.Scrub(msg, secrets...)
+	if scrubbed != msg {
+		// Something below quotes a secret: keep only the scrubbed text.
+		return &redactedError{msg: scrubbed}
+	}
+	return err
+}
+
+// redactURL keeps the scheme and host of u and drops its path and query,
+// where a webhook URL keeps its secret.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return secret.Redacted
+	}
+	return p.Scheme + "://" + p.Host + "/" + secret.Redacted
+}

@@ -1,0 +1,603 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+
+	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/monitor/alert"
+)
+
+// SQLite is the [Store] kept in one SQLite file. It is safe for concurrent
+// use: writes are serialised on one connection (each in an immediate
+// transaction) while reads use a small pool of read-only connections, which
+// WAL lets run beside a write.
+type SQLite struct {
+	path string
+	w    *sql.DB // one connection, every write
+	r    *sql.DB // read-only connections
+}
+
+var _ Store = (*SQLite)(nil)
+
+// readConns bounds the read-only connection pool.
+const readConns = 4
+
+// Open opens (creating it if needed) the store at path and brings its schema
+// up to date. Missing parent directories are created with mode 0700 and a
+// new file with mode 0600. It fails with an error wrapping [ErrNotDatabase]
+// for a file that is not a SQLite database, and [ErrSchemaTooNew] for a
+// database written by a newer sgseq.
+func Open(ctx context.Context, path string) (*SQLite, error) {
+	if path == "" {
+		return nil, fmt.Errorf("store: open: empty path: %w", ErrInvalid)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	// Create the file ourselves so that it gets mode 0600 (SQLite would use
+	// 0644); the -wal and -shm files inherit the database file's mode.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+
+	s := &SQLite{path: abs}
+	if s.w, err = sql.Open("sqlite", dsn(abs, false)); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxIdleTime(0)
+	s.w.SetConnMaxLifetime(0)
+	if err := s.w.PingContext(ctx); err != nil {
+		s.w.Close()
+		return nil, openError(abs, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.w.Close()
+		return nil, openError(abs, err)
+	}
+	if s.r, err = sql.Open("sqlite", dsn(abs, true)); err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	s.r.SetMaxOpenConns(readConns)
+	s.r.SetMaxIdleConns(readConns)
+	if err := s.r.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, openError(abs, err)
+	}
+	return s, nil
+}
+
+// dsn builds the modernc.org/sqlite DSN for path. Write connections begin
+// their transactions IMMEDIATE, so that a writer waits (busy_timeout) for
+// the write lock at BEGIN instead of failing with SQLITE_BUSY when it
+// upgrades a read lock mid-transaction.
+func dsn(path string, readOnly bool) string {
+	u := url.URL{Path: path}
+	var b strings.Builder
+	b.WriteString("file:")
+	b.WriteString(u.EscapedPath())
+	b.WriteString("?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)")
+	if readOnly {
+		b.WriteString("&_pragma=query_only(1)")
+	} else {
+		b.WriteString("&_txlock=immediate")
+	}
+	return b.String()
+}
+
+// SQLite result codes recognised by openError.
+const (
+	sqliteCorrupt = 11
+	sqliteNotADB  = 26
+)
+
+// openError turns an error met while opening path into a clear one.
+func openError(path string, err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqliteCorrupt, sqliteNotADB:
+			return fmt.Errorf("store: open %s: %w (%w)", path, ErrNotDatabase, err)
+		}
+	}
+	return fmt.Errorf("store: open %s: %w", path, err)
+}
+
+// Path returns the absolute path of the database file.
+func (s *SQLite) Path() string { return s.path }
+
+// Close closes the database. It is safe to call more than once.
+func (s *SQLite) Close() error {
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// withTx runs fn in one write transaction, committing when it returns nil.
+func (s *SQLite) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// nanos stores an instant as Unix nanoseconds; the zero time is 0.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of nanos; times come back in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func nullFloat(p *float64) sql.NullFloat64 {
+	if p == nil {
+		return sql.NullFloat64{}
+	}
+	return sql.NullFloat64{Float64: *p, Valid: true}
+}
+
+func floatPtr(n sql.NullFloat64) *float64 {
+	if !n.Valid {
+		return nil
+	}
+	v := n.Float64
+	return &v
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func validScope(scope string) error {
+	if scope != ScopeParent && scope != ScopeSubusers {
+		return fmt.Errorf("unknown scope %q (want %q or %q): %w", scope, ScopeParent, ScopeSubusers, ErrInvalid)
+	}
+	return nil
+}
+
+// checkDay validates one DayScore for SaveDay and fills a zero Date.
+func checkDay(d *DayScore, date client.Date) error {
+	if d.Account == "" {
+		return fmt.Errorf("score with empty account: %w", ErrInvalid)
+	}
+	if d.Date.IsZero() {
+		d.Date = date
+	} else if d.Date != date {
+		return fmt.Errorf("account %s: score dated %s in a save for %s: %w", d.Account, d.Date, date, ErrInvalid)
+	}
+	if d.Score != nil && !finite(*d.Score) {
+		return fmt.Errorf("account %s: non-finite score: %w", d.Account, ErrInvalid)
+	}
+	if m := d.Metrics; m != nil {
+		for _, metric := range client.AllMetrics {
+			if v, _ := m.Get(metric); !finite(v) {
+				return fmt.Errorf("account %s: non-finite %s: %w", d.Account, metric, ErrInvalid)
+			}
+		}
+	}
+	return nil
+}
+
+// SaveDay implements [Store.SaveDay].
+func (s *SQLite) SaveDay(ctx context.Context, scope string, date client.Date, scores []DayScore) error {
+	err := s.saveDay(ctx, scope, date, scores)
+	if err != nil {
+		return fmt.Errorf("store: save %s %s: %w", scope, date, err)
+	}
+	return nil
+}
+
+func (s *SQLite) saveDay(ctx context.Context, scope string, date client.Date, scores []DayScore) error {
+	if err := validScope(scope); err != nil {
+		return err
+	}
+	if date.IsZero() {
+		return fmt.Errorf("zero date: %w", ErrInvalid)
+	}
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO scores
+			(account, date, user_id, score, engagement_recency, open_rate,
+			 bounce_classification, bounce_rate, spam_rate, fetched_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (account, date) DO UPDATE SET
+			 user_id = excluded.user_id, score = excluded.score,
+			 engagement_recency = excluded.engagement_recency,
+			 open_rate = excluded.open_rate,
+			 bounce_classification = excluded.bounce_classification,
+			 bounce_rate = excluded.bounce_rate, spam_rate = excluded.spam_rate,
+			 fetched_at = excluded.fetched_at`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		ds := date.String()
+		for _, d := range scores {
+			if err := checkDay(&d, date); err != nil {
+				return err
+			}
+			var m [5]sql.NullFloat64
+			if d.Metrics != nil {
+				for i, metric := range client.AllMetrics {
+					v, _ := d.Metrics.Get(metric)
+					m[i] = sql.NullFloat64{Float64: v, Valid: true}
+				}
+			}
+			if _, err := stmt.ExecContext(ctx, d.Account, ds, d.UserID, nullFloat(d.Score),
+				m[0], m[1], m[2], m[3], m[4], nanos(d.FetchedAt)); err != nil {
+				return fmt.Errorf("account %s: %w", d.Account, err)
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO completed_dates (scope, date, completed_at)
+			VALUES (?, ?, ?) ON CONFLICT (scope, date) DO UPDATE SET completed_at = excluded.completed_at`,
+			scope, ds, time.Now().UnixNano())
+		return err
+	})
+}
+
+// CompletedDates implements [Store.CompletedDates].
+func (s *SQLite) CompletedDates(ctx context.Context, scope string, from, to client.Date) (map[client.Date]bool, error) {
+	wrap := func(err error) error {
+		return fmt.Errorf("store: completed dates %s %s..%s: %w", scope, from, to, err)
+	}
+	if err := validScope(scope); err != nil {
+		return nil, wrap(err)
+	}
+	lo, hi := bounds(from, to)
+	rows, err := s.r.QueryContext(ctx, `SELECT date FROM completed_dates
+		WHERE scope = ? AND date >= ? AND date <= ?`, scope, lo, hi)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	out := make(map[client.Date]bool)
+	for rows.Next() {
+		var ds string
+		if err := rows.Scan(&ds); err != nil {
+			return nil, wrap(err)
+		}
+		d, err := client.ParseDate(ds)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		out[d] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err)
+	}
+	return out, nil
+}
+
+// bounds turns an inclusive date range with open zero bounds into text
+// bounds.
+func bounds(from, to client.Date) (string, string) {
+	lo, hi := "0000-00-00", "9999-99-99"
+	if !from.IsZero() {
+		lo = from.String()
+	}
+	if !to.IsZero() {
+		hi = to.String()
+	}
+	return lo, hi
+}
+
+const scoreColumns = `account, date, user_id, score, engagement_recency, open_rate,
+	bounce_classification, bounce_rate, spam_rate, fetched_at`
+
+// scanDays reads rows of scoreColumns.
+func scanDays(rows *sql.Rows) ([]DayScore, error) {
+	defer rows.Close()
+	var out []DayScore
+	for rows.Next() {
+		var (
+			d       DayScore
+			ds      string
+			score   sql.NullFloat64
+			m       [5]sql.NullFloat64
+			fetched int64
+		)
+		if err := rows.Scan(&d.Account, &ds, &d.UserID, &score, &m[0], &m[1], &m[2], &m[3], &m[4], &fetched); err != nil {
+			return nil, err
+		}
+		date, err := client.ParseDate(ds)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: stored %w", d.Account, err)
+		}
+		d.Date = date
+		d.Score = floatPtr(score)
+		if m[0].Valid {
+			d.Metrics = &client.Metrics{
+				EngagementRecency:    m[0].Float64,
+				OpenRate:             m[1].Float64,
+				BounceClassification: m[2].Float64,
+				BounceRate:           m[3].Float64,
+				SpamRate:             m[4].Float64,
+			}
+		}
+		d.FetchedAt = fromNanos(fetched)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// History implements [Store.History].
+func (s *SQLite) History(ctx context.Context, account string, from, to client.Date) ([]DayScore, error) {
+	lo, hi := bounds(from, to)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+scoreColumns+` FROM scores
+		WHERE account = ? AND date >= ? AND date <= ? ORDER BY date`, account, lo, hi)
+	if err == nil {
+		var out []DayScore
+		if out, err = scanDays(rows); err == nil {
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("store: history %s %s..%s: %w", account, from, to, err)
+}
+
+// Latest implements [Store.Latest].
+func (s *SQLite) Latest(ctx context.Context) ([]DayScore, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+scoreColumns+` FROM scores AS s
+		WHERE date = (SELECT max(date) FROM scores WHERE account = s.account)
+		ORDER BY account`)
+	if err == nil {
+		var out []DayScore
+		if out, err = scanDays(rows); err == nil {
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("store: latest: %w", err)
+}
+
+// Accounts implements [Store.Accounts].
+func (s *SQLite) Accounts(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT account FROM scores ORDER BY account`)
+	if err != nil {
+		return nil, fmt.Errorf("store: accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("store: accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: accounts: %w", err)
+	}
+	return out, nil
+}
+
+// Alerts implements [Store.Alerts].
+func (s *SQLite) Alerts(ctx context.Context) ([]AlertRecord, error) {
+	out, err := s.alerts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: alerts: %w", err)
+	}
+	return out, nil
+}
+
+func (s *SQLite) alerts(ctx context.Context) ([]AlertRecord, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT key, account, rule, metric, severity, state,
+		date, from_value, to_value, since, message, advice, first_fired, last_notified,
+		notified_severity FROM alerts ORDER BY key`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AlertRecord
+	for rows.Next() {
+		var (
+			r               AlertRecord
+			rule, metric    string
+			sev, st, nsev   string
+			date, since     string
+			from, to        sql.NullFloat64
+			first, notified int64
+		)
+		if err := rows.Scan(&r.Key, &r.Account, &rule, &metric, &sev, &st, &date, &from, &to,
+			&since, &r.Message, &r.Advice, &first, &notified, &nsev); err != nil {
+			return nil, err
+		}
+		r.Rule, r.Metric, r.Severity, r.State = alert.Rule(rule), client.Metric(metric), alert.Severity(sev), alert.State(st)
+		r.NotifiedSeverity = alert.Severity(nsev)
+		if err := r.Date.UnmarshalText([]byte(date)); err != nil {
+			return nil, fmt.Errorf("alert %s: stored date: %w", r.Key, err)
+		}
+		if err := r.Since.UnmarshalText([]byte(since)); err != nil {
+			return nil, fmt.Errorf("alert %s: stored since: %w", r.Key, err)
+		}
+		r.From, r.To = floatPtr(from), floatPtr(to)
+		r.FirstFired, r.LastNotified = fromNanos(first), fromNanos(notified)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SaveAlerts implements [Store.SaveAlerts].
+func (s *SQLite) SaveAlerts(ctx context.Context, upsert []AlertRecord, deleteKeys []string) error {
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		for _, r := range upsert {
+			if r.Key == "" {
+				return fmt.Errorf("alert with empty key: %w", ErrInvalid)
+			}
+			if r.State != alert.Firing && r.State != alert.Resolved {
+				return fmt.Errorf("alert %s: state %q: %w", r.Key, r.State, ErrInvalid)
+			}
+			if (r.From != nil && !finite(*r.From)) || (r.To != nil && !finite(*r.To)) {
+				return fmt.Errorf("alert %s: non-finite value: %w", r.Key, ErrInvalid)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO alerts (key, account, rule, metric,
+				severity, state, date, from_value, to_value, since, message, advice,
+				first_fired, last_notified, notified_severity)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (key) DO UPDATE SET account = excluded.account,
+				 rule = excluded.rule, metric = excluded.metric,
+				 severity = excluded.severity, state = excluded.state,
+				 date = excluded.date, from_value = excluded.from_value,
+				 to_value = excluded.to_value, since = excluded.since,
+				 message = excluded.message, advice = excluded.advice,
+				 first_fired = excluded.first_fired,
+				 last_notified = excluded.last_notified,
+				 notified_severity = excluded.notified_severity`,
+				r.Key, r.Account, string(r.Rule), string(r.Metric), string(r.Severity),
+				string(r.State), r.Date.String(), nullFloat(r.From), nullFloat(r.To),
+				r.Since.String(), r.Message, r.Advice, nanos(r.FirstFired),
+				nanos(r.LastNotified), string(r.NotifiedSeverity)); err != nil {
+				return fmt.Errorf("alert %s: %w", r.Key, err)
+			}
+		}
+		for _, k := range deleteKeys {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM alerts WHERE key = ?`, k); err != nil {
+				return fmt.Errorf("alert %s: %w", k, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: save alerts: %w", err)
+	}
+	return nil
+}
+
+// BeginSweep implements [Store.BeginSweep].
+func (s *SQLite) BeginSweep(ctx context.Context, started time.Time) (int64, error) {
+	if started.IsZero() {
+		return 0, fmt.Errorf("store: begin sweep: zero start time: %w", ErrInvalid)
+	}
+	res, err := s.w.ExecContext(ctx, `INSERT INTO sweeps (started) VALUES (?)`, nanos(started))
+	if err != nil {
+		return 0, fmt.Errorf("store: begin sweep: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("store: begin sweep: %w", err)
+	}
+	return id, nil
+}
+
+// maxSweepErr bounds the stored text of a sweep error.
+const maxSweepErr = 4096
+
+// FinishSweep implements [Store.FinishSweep].
+func (s *SQLite) FinishSweep(ctx context.Context, id int64, finished time.Time, sweepErr error) error {
+	if finished.IsZero() {
+		return fmt.Errorf("store: finish sweep %d: zero finish time: %w", id, ErrInvalid)
+	}
+	msg := ""
+	if sweepErr != nil {
+		msg = sweepErr.Error()
+		if msg == "" {
+			msg = "unknown error"
+		}
+		if len(msg) > maxSweepErr {
+			msg = strings.ToValidUTF8(msg[:maxSweepErr], "") + "…"
+		}
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE sweeps SET finished = ?, err = ? WHERE id = ?`,
+		nanos(finished), msg, id)
+	if err != nil {
+		return fmt.Errorf("store: finish sweep %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: finish sweep %d: %w", id, err)
+	} else if n == 0 {
+		return fmt.Errorf("store: finish sweep %d: no such sweep: %w", id, ErrInvalid)
+	}
+	return nil
+}
+
+// LastSweep implements [Store.LastSweep].
+func (s *SQLite) LastSweep(ctx context.Context, successfulOnly bool) (SweepRecord, bool, error) {
+	q := `SELECT id, started, finished, err FROM sweeps ORDER BY id DESC LIMIT 1`
+	if successfulOnly {
+		q = `SELECT id, started, finished, err FROM sweeps
+			WHERE finished IS NOT NULL AND err = '' ORDER BY id DESC LIMIT 1`
+	}
+	var (
+		r        SweepRecord
+		started  int64
+		finished sql.NullInt64
+	)
+	err := s.r.QueryRowContext(ctx, q).Scan(&r.ID, &started, &finished, &r.Err)
+	if errors.Is(err, sql.ErrNoRows) {
+		return SweepRecord{}, false, nil
+	}
+	if err != nil {
+		return SweepRecord{}, false, fmt.Errorf("store: last sweep: %w", err)
+	}
+	r.Started = fromNanos(started)
+	if finished.Valid {
+		r.Finished = fromNanos(finished.Int64)
+	}
+	return r, true, nil
+}
+
+// Prune implements [Store.Prune]. It also deletes finished sweep records
+// that started before the date, keeping the latest successful one.
+func (s *SQLite) Prune(ctx context.Context, before client.Date) (int64, error) {
+	if before.IsZero() {
+		return 0, nil
+	}
+	var n int64
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM scores WHERE date < ?`, before.String())
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM completed_dates WHERE date < ?`, before.String()); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sweeps WHERE finished IS NOT NULL AND started < ?
+			AND id <> coalesce((SELECT max(id) FROM sweeps WHERE finished IS NOT NULL AND err = ''), 0)`,
+			before.Time().UnixNano())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: prune before %s: %w", before, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,79 @@
+package seqtest
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// subuserJSON is one item of GET /v3/subusers.
+type subuserJSON struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Email    string `json:"email"`
+	Disabled bool   `json:"disabled"`
+	Region   string `json:"region,omitempty"`
+}
+
+// intParam parses an optional non-negative integer query parameter. It
+// writes a 400 and returns false when the value is malformed or outside
+// [min, max].
+func intParam(w http.ResponseWriter, r *http.Request, name string, def, min, max int) (int, bool) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		writeError(w, http.StatusBadRequest, name, parseErr(name, "must be an integer between "+strconv.Itoa(min)+" and "+strconv.Itoa(max)))
+		return 0, false
+	}
+	return n, true
+}
+
+// handleSubusers serves GET /v3/subusers: a bare array, ordered by id,
+// filtered by username (exact) and region (all, global, eu), paged by limit
+// (default 100, at most 500) and offset. region is included in each item
+// when include_region=true or a region filter is given.
+func (s *Server) handleSubusers(w http.ResponseWriter, r *http.Request) {
+	limit, ok := intParam(w, r, "limit", 100, 1, 500)
+	if !ok {
+		return
+	}
+	offset, ok := intParam(w, r, "offset", 0, 0, 1<<30)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	region := q.Get("region")
+	switch region {
+	case "", "all", "global", "eu":
+	default:
+		writeError(w, http.StatusBadRequest, "region", parseErr("region", "must be one of all, global, eu"))
+		return
+	}
+	withRegion := region != "" || q.Get("include_region") == "true"
+	username := q.Get("username")
+	out := []subuserJSON{}
+	skipped := 0
+	for _, sub := range s.subsByID {
+		if username != "" && sub.Username != username {
+			continue
+		}
+		if region != "" && region != "all" && sub.region() != region {
+			continue
+		}
+		if skipped < offset {
+			skipped++
+			continue
+		}
+		if len(out) == limit {
+			break
+		}
+		it := subuserJSON{ID: sub.ID, Username: sub.Username, Email: sub.Email, Disabled: sub.Disabled}
+		if withRegion {
+			it.Region = sub.region()
+		}
+		out = append(out, it)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -56,7 +56,7 @@ const (
 	DefaultHoldDays          = 3
 	DefaultOutlierGap        = 2.0
 	DefaultOutlierMinMembers = 3
-	DefaultMinScoredDays     = 3
+	DefaultMinScoredDays     = 7
 )
 
 // maxDays bounds WindowDays, HoldDays and MinScoredDays: the planner
@@ -76,8 +76,8 @@ func DefaultTiers() []Tier {
 
 // DefaultConfig returns the default configuration: enabled, the three
 // [DefaultTiers], a 7-day median window, 3 days of hysteresis, an outlier
-// gap of 2 in pools of at least 3 scored subusers, and 3 scored days before
-// a subuser is placed.
+// gap of 2 in pools of at least 3 scored subusers, and 7 scored days (a full
+// window) before a subuser is placed.
 func DefaultConfig() Config {
 	return Config{
 		Enabled:           true,

@@ -1,0 +1,242 @@
+package pools
+
+import (
+	"math"
+	"testing"
+
+	"github.com/sgseq/sgseq/client"
+)
+
+var asOf = client.MustParseDate("2026-11-24")
+
+// na marks an ineligible day in hist.
+var na = math.NaN()
+
+// hist returns a history ending at asOf with one day per score (oldest
+// first); na gives an ineligible day. Metrics are all equal to the score.
+func hist(scores ...float64) []Day {
+	h := make([]Day, len(scores))
+	start := asOf.AddDays(-(len(scores) - 1))
+	for i, v := range scores {
+		h[i].Date = start.AddDays(i)
+		if !math.IsNaN(v) {
+			h[i].Score = client.Float(v)
+			h[i].Metrics = &client.Metrics{EngagementRecency: v, OpenRate: v, BounceClassification: v, BounceRate: v, SpamRate: v}
+		}
+	}
+	return h
+}
+
+// rep returns n copies of v.
+func rep(v float64, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// cat concatenates score runs.
+func cat(runs ...[]float64) []float64 {
+	var out []float64
+	for _, r := range runs {
+		out = append(out, r...)
+	}
+	return out
+}
+
+func TestMedian(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   []float64
+		want float64
+		ok   bool
+	}{
+		{"empty", nil, 0, false},
+		{"one", []float64{3}, 3, true},
+		{"odd", []float64{5, 1, 3}, 3, true},
+		{"even", []float64{4, 1, 3, 5}, 3.5, true},
+		{"ties", []float64{4, 4, 4, 2}, 4, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := append([]float64(nil), tt.in...)
+			got, ok := median(in)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("median(%v) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+			}
+			for i := range in {
+				if in[i] != tt.in[i] {
+					t.Fatalf("median modified its input: %v", in)
+				}
+			}
+		})
+	}
+}
+
+func TestSlope(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		xs, ys []float64
+		want   float64
+	}{
+		{"none", nil, nil, 0},
+		{"one point", []float64{1}, []float64{4}, 0},
+		{"flat", []float64{0, 1, 2}, []float64{4, 4, 4}, 0},
+		{"rising", []float64{0, 1, 2, 3}, []float64{1, 2, 3, 4}, 1},
+		{"falling with gap", []float64{0, 2, 4}, []float64{5, 4, 3}, -0.5},
+		{"last day drop", []float64{0, 1, 2, 3, 4, 5, 6}, []float64{5, 5, 5, 5, 5, 5, 4}, -3.0 / 28},
+		{"same x", []float64{2, 2}, []float64{1, 5}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := slope(tt.xs, tt.ys); math.Abs(got-tt.want) > 1e-12 {
+				t.Errorf("slope = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSeriesWindow(t *testing.T) {
+	t.Parallel()
+	s := newSeries(hist(cat(rep(5, 10), []float64{3, na, 3, 2})...), asOf, 20)
+	if got := s.scored(); got != 13 {
+		t.Errorf("scored() = %d, want 13", got)
+	}
+	w := s.window(s.last(), 7)
+	// Window: 5 5 5 3 na 3 2 -> sorted 2 3 3 5 5 5 -> median 4.
+	if w.scored != 6 || w.median != 4 || w.trend >= 0 {
+		t.Errorf("window = %+v, want 6 scored, median 4, falling", w)
+	}
+	if w := s.window(2, 7); w.scored != 0 {
+		t.Errorf("window before history = %+v, want no scored day", w)
+	}
+	m, ok := s.metricMedians(s.last(), 7)
+	if !ok || m.SpamRate != 4 {
+		t.Errorf("metricMedians = %+v, %v; want spam_rate 4", m, ok)
+	}
+	// Out-of-range and zero dates are ignored.
+	s = newSeries([]Day{{Date: asOf.AddDays(1), Score: client.Float(1)}, {Score: client.Float(1)}}, asOf, 5)
+	if s.scored() != 0 {
+		t.Errorf("out-of-range days were kept")
+	}
+}
+
+func TestReplayHysteresis(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig() // high ≥4, mid ≥3, low <3; window 7, hold 3, 7 scored days
+	cfg.WindowDays = 1     // daily medians equal the score, to make streaks explicit
+	cfg.MinScoredDays = 3
+	tier := func(i int) string {
+		if i < 0 {
+			return "-"
+		}
+		return cfg.Tiers[i].Name
+	}
+	tests := []struct {
+		name        string
+		scores      []float64
+		want        string // tier on the last day
+		prev        string // tier before the last switch ("-" for none)
+		since       int    // days before asOf the tier started
+		pending     string
+		pendingDays int
+		blocked     bool
+	}{
+		{"stable high", rep(5, 30), "high", "-", 27, "-", 0, false},
+		{"1-day dip", cat(rep(5, 20), rep(3, 1)), "high", "-", 18, "mid", 1, false},
+		{"2-day dip", cat(rep(5, 20), rep(3, 2)), "high", "-", 19, "mid", 2, false},
+		{"3-day dip moves", cat(rep(5, 20), rep(3, 3)), "mid", "high", 2, "-", 0, false},
+		{"2-day dip then recovery", cat(rep(5, 20), rep(3, 2), rep(5, 5)), "high", "-", 24, "-", 0, false},
+		{"dip interrupted by ineligible day", cat(rep(5, 20), []float64{3, 3, na, 3, 3}), "high", "-", 22, "mid", 2, false},
+		{"mixed lower tiers move to the closest", cat(rep(5, 20), []float64{3, 2, 2}), "mid", "high", 2, "low", 2, false},
+		{"then the lower one once it held", cat(rep(5, 20), []float64{3, 2, 2, 2}), "low", "mid", 2, "-", 0, false},
+		{"straight to low", cat(rep(4, 20), rep(1, 5)), "low", "high", 4, "-", 0, false},
+		{"promotion after 3 days", cat(rep(2, 20), rep(4, 3)), "high", "low", 2, "-", 0, false},
+		{"no promotion on 2 days", cat(rep(2, 20), rep(4, 2)), "low", "-", 19, "high", 2, false},
+		{"too new", []float64{5, 5}, "-", "-", 0, "-", 0, false},
+		{"placed on third scored day", []float64{na, 5, na, 5, 5}, "high", "-", 0, "-", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSeries(hist(tt.scores...), asOf, ReplayDays)
+			p := replay(cfg, s)
+			got := "-"
+			if p.placed {
+				got = tier(p.tier)
+			}
+			if got != tt.want || tier(p.prevTier) != tt.prev || tier(p.pendingTier) != tt.pending ||
+				p.pendingDays != tt.pendingDays || p.blocked != tt.blocked {
+				t.Errorf("replay = tier %s prev %s pending %s×%d blocked %v; want %s prev %s pending %s×%d blocked %v",
+					got, tier(p.prevTier), tier(p.pendingTier), p.pendingDays, p.blocked,
+					tt.want, tt.prev, tt.pending, tt.pendingDays, tt.blocked)
+			}
+			if p.placed {
+				if since := s.last() - p.since; since != tt.since {
+					t.Errorf("since = %d days before asOf, want %d", since, tt.since)
+				}
+			}
+		})
+	}
+}
+
+func TestReplayWindowedHysteresis(t *testing.T) {
+	t.Parallel()
+	// With the default 7-day median window a fall shows in the median only
+	// once it covers 4 of the 7 days, and must then hold 3 days.
+	cfg := DefaultConfig()
+	tests := []struct {
+		name     string
+		lowDays  int
+		wantTier string
+	}{
+		{"5 low days: median low 2 days", 5, "high"},
+		{"6 low days: median low 3 days", 6, "low"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := replay(cfg, newSeries(hist(cat(rep(5, 30), rep(2, tt.lowDays))...), asOf, ReplayDays))
+			if got := cfg.Tiers[p.tier].Name; got != tt.wantTier {
+				t.Errorf("tier = %s, want %s", got, tt.wantTier)
+			}
+		})
+	}
+}
+
+func TestReplayNoPromotionWhileFalling(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.WindowDays = 3
+	cfg.MinScoredDays = 3
+	tests := []struct {
+		name        string
+		scores      []float64
+		want        int // tier index on the last day
+		blocked     bool
+		pendingDays int
+	}{
+		// Medians: 2 2 5 5 5 -> high for 3 days with a flat window: promoted.
+		{"flat at the top", cat(rep(2, 20), []float64{5, 5, 5, 5}), 0, false, 0},
+		// Windows (5,5,4.8): trend -0.1/day, just allowed.
+		{"slight fall allowed", cat(rep(2, 20), []float64{5, 5, 5, 4.8}), 0, false, 0},
+		// Windows (5,5,4.7) then (5,4.7,4.4): falling faster than 0.1/day.
+		{"falling blocks", cat(rep(2, 20), []float64{5, 5, 5, 4.7, 4.4}), 2, true, 4},
+		// Demotions are never blocked by the trend.
+		{"demotion", cat(rep(5, 20), []float64{2, 2, 2, 2}), 2, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := replay(cfg, newSeries(hist(tt.scores...), asOf, ReplayDays))
+			if p.tier != tt.want || p.blocked != tt.blocked || p.pendingDays != tt.pendingDays {
+				t.Errorf("replay = %+v, want tier %d blocked %v pending %d days", p, tt.want, tt.blocked, tt.pendingDays)
+			}
+		})
+	}
+}

@@ -275,14 +275,15 @@ func summary(m Message) string {
 	if !m.Date.IsZero() {
 		s += ", " + m.Date.String()
 	}
-	if firing == 0 && resolved == 0 && len(m.TierChanges) == 0 {
-		return s + ": no alerts"
+	if firing == 0 && resolved == 0 {
+		s += ": no alerts"
+	} else {
+		s += fmt.Sprintf(": %d firing (%d critical, %d warning, %d info", firing, crit, warn, info)
+		if other > 0 {
+			s += fmt.Sprintf(", %d other", other)
+		}
+		s += fmt.Sprintf("), %d resolved", resolved)
 	}
-	s += fmt.Sprintf(": %d firing (%d critical, %d warning, %d info", firing, crit, warn, info)
-	if other > 0 {
-		s += fmt.Sprintf(", %d other", other)
-	}
-	s += fmt.Sprintf("), %d resolved", resolved)
 	if n := len(m.TierChanges); n > 0 {
 		s += fmt.Sprintf(", %d proposed IP-pool move", n)
 		if n > 1 {
@@ -515,8 +516,12 @@ func fitBlocks(bs []slack.Block) []slack.Block {
 }
 
 // mAlertLine is the mrkdwn one-liner of a firing alert (without account).
-func mAlertLine(a alert.Alert) string {
-	s := sevEmoji(a.Severity) + " *" + esc(oneLine(ruleOnly(a))) + "*: " + esc(subject(a)) + " *" + num(a.From) + " → " + num(a.To) + "*"
+func mAlertLine(a alert.Alert, emoji bool) string {
+	s := "*"
+	if emoji {
+		s = sevEmoji(a.Severity) + " *"
+	}
+	s += esc(oneLine(ruleOnly(a))) + "*: " + esc(subject(a)) + " *" + num(a.From) + " → " + num(a.To) + "*"
 	if st := sinceText(a); st != "" {
 		s += " · " + st
 	}
@@ -526,7 +531,10 @@ func mAlertLine(a alert.Alert) string {
 	return s
 }
 
-func mResolvedLine(a alert.Alert) string {
+func mResolvedLine(a alert.Alert, emoji bool) string {
+	if !emoji {
+		return esc(oneLine(resolvedLine(a)))
+	}
 	return ":white_check_mark: " + esc(oneLine(resolvedLine(a)))
 }
 
@@ -556,10 +564,10 @@ func accountPayloads(g accountGroup) []Payload {
 		var it item
 		it.key = a.Key
 		if a.State == alert.Resolved {
-			it.blocks = []slack.Block{section(mResolvedLine(a) + " · *" + esc(acct) + "*")}
+			it.blocks = []slack.Block{section(":white_check_mark: *" + esc(acct) + "* · " + mResolvedLine(a, false))}
 			it.text = "RESOLVED " + acct + ": " + oneLine(resolvedLine(a))
 		} else {
-			txt := mAlertLine(a)
+			txt := mAlertLine(a, true)
 			if !a.Date.IsZero() {
 				txt += " · scored day " + a.Date.String()
 			}
@@ -618,9 +626,9 @@ func digestLines(g sevGroup, n int, plain bool) []string {
 			case plain:
 				return oneLine(alertLine(a))
 			case a.State == alert.Resolved:
-				return mResolvedLine(a)
+				return mResolvedLine(a, false)
 			}
-			return mAlertLine(a)
+			return mAlertLine(a, false)
 		}
 		if len(ag.alerts) == 1 {
 			if plain {

@@ -258,12 +258,27 @@ func (l *Log) Notify(ctx context.Context, m Message) ([]string, error) {
 	return keysOf(m.Alerts), nil
 }
 
+// String describes the notifier without its URL.
+func (w Webhook) String() string { return NameWebhook + "(" + w.url.String() + ")" }
+
+// Format implements fmt.Formatter so that no verb (%v, %+v, %#v) prints the
+// URL: fmt does not call the Secret's methods on an unexported field.
+func (w Webhook) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, w.String()) }
+
 // LogValue implements slog.LogValuer without the URL.
-func (w *Webhook) LogValue() slog.Value {
+func (w Webhook) LogValue() slog.Value {
 	return slog.GroupValue(slog.String(LogKeyNotifier, NameWebhook), slog.Any("url", w.url))
 }
 
+// String describes the notifier without its token.
+func (b Bot) String() string {
+	return NameBot + "(channel " + b.channel + ", token " + b.token.String() + ")"
+}
+
+// Format implements fmt.Formatter so that no verb prints the token.
+func (b Bot) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, b.String()) }
+
 // LogValue implements slog.LogValuer without the token.
-func (b *Bot) LogValue() slog.Value {
+func (b Bot) LogValue() slog.Value {
 	return slog.GroupValue(slog.String(LogKeyNotifier, NameBot), slog.String("channel", b.channel), slog.Any("token", b.token))
 }

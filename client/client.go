@@ -317,16 +317,17 @@ func New(apiKey string, opts ...Option) (*Client, error) {
 	lim := newLimiter(cfg.logger)
 	hc.Transport = &limitTransport{base: inner, lim: lim, hook: cfg.hook, prefix: strings.TrimRight(bu.EscapedPath(), "/")}
 
+	key := secret.Secret(apiKey)
 	s := &shared{
-		cred:      &credentials{key: secret.Secret(apiKey)},
+		cred:      &credentials{key: key},
 		baseURL:   bu,
 		userAgent: cfg.userAgent,
 		logger:    cfg.logger,
 		poll:      cfg.poll,
 		now:       cfg.now,
 		limiter:   lim,
-		get:       newRetryClient(hc, cfg.retry, cfg.logger),
-		once:      newRetryClient(hc, RetryPolicy{}, cfg.logger),
+		get:       newRetryClient(hc, cfg.retry, cfg.logger, key),
+		once:      newRetryClient(hc, RetryPolicy{}, cfg.logger, key),
 	}
 	return &Client{s: s}, nil
 }

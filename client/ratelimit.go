@@ -131,10 +131,6 @@ func (l *limiter) release(h http.Header, status int) Rate {
 			l.limit = r.Limit
 		}
 		l.known = true
-	} else if status == http.StatusTooManyRequests && h != nil {
-		if d := retryAfter(h, now); d > 0 {
-			l.known, l.remaining, l.reset = true, 0, now.Add(min(d, maxHold))
-		}
 	}
 	close(l.changed)
 	l.changed = make(chan struct{})

@@ -2,21 +2,24 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/sgseq/sgseq/internal/secret"
 )
 
 // newRetryClient builds the retrying client over hc (whose transport is the
 // limiter). The ErrorHandler passes the last response through so that the
 // caller can turn it into an *APIError once retries run out.
-func newRetryClient(hc *http.Client, p RetryPolicy, logger *slog.Logger) *retryablehttp.Client {
+func newRetryClient(hc *http.Client, p RetryPolicy, logger *slog.Logger, key secret.Secret) *retryablehttp.Client {
 	return &retryablehttp.Client{
 		HTTPClient:   hc,
-		Logger:       slogAdapter{l: logger},
+		Logger:       slogAdapter{l: logger, key: key},
 		RetryWaitMin: p.MinWait,
 		RetryWaitMax: p.MaxWait,
 		RetryMax:     p.MaxRetries,
@@ -87,14 +90,31 @@ func jitter(minWait, maxWait time.Duration, attempt int) time.Duration {
 
 // slogAdapter makes a *slog.Logger a retryablehttp.LeveledLogger. Every
 // message is logged at debug level: retries are routine, and the final
-// outcome reaches the caller as an error.
-type slogAdapter struct{ l *slog.Logger }
+// outcome reaches the caller as an error. Error and string values are
+// scrubbed of the key, in case a transport error quotes a header.
+type slogAdapter struct {
+	l   *slog.Logger
+	key secret.Secret
+}
 
 func (a slogAdapter) log(msg string, kv []any) {
-	if a.l == nil {
+	if a.l == nil || !a.l.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
-	a.l.Debug("retryablehttp: "+msg, kv...)
+	clean := make([]any, len(kv))
+	for i, v := range kv {
+		switch v := v.(type) {
+		case error:
+			clean[i] = secret.Scrub(v.Error(), a.key)
+		case string:
+			clean[i] = secret.Scrub(v, a.key)
+		case fmt.Stringer:
+			clean[i] = secret.Scrub(v.String(), a.key)
+		default:
+			clean[i] = v
+		}
+	}
+	a.l.Debug("retryablehttp: "+msg, clean...)
 }
 
 func (a slogAdapter) Error(msg string, kv ...any) { a.log(msg, kv) }

@@ -1,0 +1,490 @@
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/internal/secret"
+	"github.com/sgseq/sgseq/monitor/pools"
+	"github.com/sgseq/sgseq/monitor/rules"
+)
+
+// Environment variables read by [Load]. Each one, when set and non-empty,
+// overrides the value of the matching config key (or supplies it when there
+// is no config file at all).
+const (
+	EnvAPIKey      = "SENDGRID_API_KEY"  // sendgrid.api_key
+	EnvBaseURL     = "SENDGRID_BASE_URL" // sendgrid.base_url
+	EnvSlackHook   = "SLACK_WEBHOOK_URL" // notify.slack.webhook_url
+	EnvSlackToken  = "SLACK_BOT_TOKEN"   // notify.slack.bot_token
+	EnvSlackChan   = "SLACK_CHANNEL"     // notify.slack.channel
+	EnvStorePath   = "SGSEQ_DB"          // store.path
+	DefaultHTTP    = "127.0.0.1:9464"    // default http.addr
+	DefaultCron    = "0 6 * * *"         // default schedule: daily at 06:00 UTC
+	MaxWindowDays  = 90                  // SendGrid keeps SEQ scores this many days
+	defaultBackDay = 30
+)
+
+// Config is the monitor's configuration, read from YAML by [Load] or built
+// with [DefaultConfig]. Every credential is a [secret.Secret], so printing a
+// Config (%v, %+v, JSON, slog) never shows one.
+type Config struct {
+	// SendGrid is how to reach the API.
+	SendGrid SendGridConfig `yaml:"sendgrid"`
+	// Accounts selects the parent and subusers to monitor.
+	Accounts AccountsConfig `yaml:"accounts"`
+	// Schedule is a standard 5-field cron spec (or a descriptor such as
+	// "@daily" or "@every 6h"), evaluated in UTC unless it starts with
+	// "CRON_TZ=Zone ". Default "0 6 * * *".
+	Schedule string `yaml:"schedule"`
+	// Store is where history and alert state live.
+	Store StoreConfig `yaml:"store"`
+	// Rules configures detection; see package rules.
+	Rules RulesConfig `yaml:"rules"`
+	// Notify configures notification.
+	Notify NotifyConfig `yaml:"notify"`
+	// Sweep tunes fetching.
+	Sweep SweepConfig `yaml:"sweep"`
+	// HTTP configures the /healthz, /readyz and /metrics server.
+	HTTP HTTPConfig `yaml:"http"`
+	// Log configures structured logging.
+	Log LogConfig `yaml:"log"`
+	// Pools configures the IP-pool planner and its outlier detector; see
+	// package pools.
+	Pools pools.Config `yaml:"pools"`
+
+	file  string         // file the config was read from, for error positions
+	lines map[string]int // field path -> line, for Validate errors
+}
+
+// SendGridConfig is the "sendgrid" section.
+type SendGridConfig struct {
+	// APIKey is the SendGrid API key (env SENDGRID_API_KEY). Required.
+	APIKey secret.Secret `yaml:"api_key"`
+	// BaseURL overrides the API base URL (env SENDGRID_BASE_URL).
+	BaseURL string `yaml:"base_url"`
+	// Region is "global" (default) or "eu".
+	Region client.Region `yaml:"region"`
+}
+
+// AccountsConfig is the "accounts" section: which accounts a sweep covers.
+type AccountsConfig struct {
+	// IncludeParent monitors the parent account itself. Default true.
+	IncludeParent bool `yaml:"include_parent"`
+	// Include lists subuser usernames or path.Match globs to monitor; empty
+	// means every subuser.
+	Include []string `yaml:"include"`
+	// Exclude lists usernames or globs never monitored; it wins over
+	// Include.
+	Exclude []string `yaml:"exclude"`
+	// IncludeDisabled also monitors disabled subusers. Default false.
+	IncludeDisabled bool `yaml:"include_disabled"`
+}
+
+// StoreConfig is the "store" section.
+type StoreConfig struct {
+	// Path is the SQLite file (env SGSEQ_DB). Empty means the default
+	// location under the user's state directory.
+	Path string `yaml:"path"`
+	// RetentionDays prunes history older than this many days after each
+	// sweep; 0 keeps it forever (the default).
+	RetentionDays int `yaml:"retention_days"`
+}
+
+// NotifyConfig is the "notify" section.
+type NotifyConfig struct {
+	// RepeatInterval is how long a still-firing alert waits before a
+	// reminder. Default 24h.
+	RepeatInterval time.Duration `yaml:"repeat_interval"`
+	// Slack configures Slack delivery; without a webhook URL or bot token
+	// notifications are written to standard output.
+	Slack SlackConfig `yaml:"slack"`
+}
+
+// SlackConfig is the "notify.slack" section. Set either WebhookURL, or
+// BotToken and Channel.
+type SlackConfig struct {
+	// WebhookURL is an incoming-webhook URL (env SLACK_WEBHOOK_URL).
+	WebhookURL secret.Secret `yaml:"webhook_url"`
+	// BotToken is a bot token, xoxb-... (env SLACK_BOT_TOKEN).
+	BotToken secret.Secret `yaml:"bot_token"`
+	// Channel is the channel for BotToken (env SLACK_CHANNEL).
+	Channel string `yaml:"channel"`
+	// DigestThreshold: with more alerts than this in one sweep, one digest
+	// grouped by severity is sent instead of one message per account.
+	// Default 5; 0 always sends a digest.
+	DigestThreshold int `yaml:"digest_threshold"`
+	// TopN is how many alerts of each severity a digest lists before
+	// "and K more". Default 10.
+	TopN int `yaml:"top_n"`
+}
+
+// SweepConfig is the "sweep" section.
+type SweepConfig struct {
+	// Concurrency is the number of API calls in flight. Default 4.
+	Concurrency int `yaml:"concurrency"`
+	// PendingRetries is how many more times a date answered 202 (scores
+	// not ready) is asked again within one run. Default 3.
+	PendingRetries int `yaml:"pending_retries"`
+	// PendingBackoff is the wait before the first such retry; it doubles
+	// each time. Default 30s.
+	PendingBackoff time.Duration `yaml:"pending_backoff"`
+	// BackfillDays is how many days the first run fetches. Default 30, at
+	// most 90.
+	BackfillDays int `yaml:"backfill_days"`
+	// LookbackDays is how many days of stored history detection reads.
+	// Default 30.
+	LookbackDays int `yaml:"lookback_days"`
+}
+
+// HTTPConfig is the "http" section.
+type HTTPConfig struct {
+	// Addr is the listen address of the /healthz, /readyz and /metrics
+	// server; "" disables it. Default "127.0.0.1:9464".
+	Addr string `yaml:"addr"`
+}
+
+// LogConfig is the "log" section.
+type LogConfig struct {
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Format is text (default) or json.
+	Format string `yaml:"format"`
+}
+
+// DefaultConfig returns the configuration used when no file is given: all
+// subusers and the parent, daily at 06:00 UTC, default rules, 30 days of
+// first backfill, log sink for notifications.
+func DefaultConfig() Config {
+	return Config{
+		SendGrid: SendGridConfig{Region: client.Global},
+		Accounts: AccountsConfig{IncludeParent: true},
+		Schedule: DefaultCron,
+		Rules:    defaultRules(),
+		Notify: NotifyConfig{
+			RepeatInterval: 24 * time.Hour,
+			Slack:          SlackConfig{DigestThreshold: 5, TopN: 10},
+		},
+		Sweep: SweepConfig{
+			Concurrency:    4,
+			PendingRetries: 3,
+			PendingBackoff: 30 * time.Second,
+			BackfillDays:   defaultBackDay,
+			LookbackDays:   30,
+		},
+		HTTP:  HTTPConfig{Addr: DefaultHTTP},
+		Log:   LogConfig{Level: "info", Format: "text"},
+		Pools: pools.DefaultConfig(),
+	}
+}
+
+// FieldError is one configuration problem: where it is (file and line, when
+// the config came from a file) and which field (a dotted path such as
+// "notify.slack.channel").
+type FieldError struct {
+	File  string
+	Line  int
+	Field string
+	Err   error
+}
+
+// Error formats the problem as "file:line: field: message".
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Errors for errors.Is on a [FieldError].
+var (
+	ErrUnknownField = errors.New("unknown field")
+	ErrEnvUnset     = errors.New("environment variable is not set")
+	ErrInvalid      = errors.New("invalid value")
+	ErrRequired     = errors.New("required")
+)
+
+// fieldErr builds a FieldError positioned with the config's recorded lines.
+func (c *Config) fieldErr(field string, err error) *FieldError {
+	fe := &FieldError{File: c.file, Field: field, Err: err}
+	if c.lines != nil {
+		// The field itself, else its closest recorded parent.
+		for p := field; p != ""; {
+			if l, ok := c.lines[p]; ok {
+				fe.Line = l
+				break
+			}
+			i := strings.LastIndexAny(p, ".[")
+			if i < 0 {
+				break
+			}
+			p = p[:i]
+		}
+	}
+	return fe
+}
+
+// Validate checks every field and returns all problems joined
+// ([errors.Join]) as [*FieldError] values, or nil.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, c.fieldErr(field, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)))
+	}
+	if c.SendGrid.APIKey.IsZero() {
+		errs = append(errs, c.fieldErr("sendgrid.api_key", fmt.Errorf("%w (set it or $%s)", ErrRequired, EnvAPIKey)))
+	}
+	switch c.SendGrid.Region {
+	case "", client.Global, client.EU:
+	default:
+		add("sendgrid.region", "%q: want global or eu", c.SendGrid.Region)
+	}
+	if c.SendGrid.BaseURL != "" && !strings.HasPrefix(c.SendGrid.BaseURL, "http://") && !strings.HasPrefix(c.SendGrid.BaseURL, "https://") {
+		add("sendgrid.base_url", "%q: want an http:// or https:// URL", c.SendGrid.BaseURL)
+	}
+	for i, g := range c.Accounts.Include {
+		if _, err := path.Match(g, ""); err != nil {
+			add(fmt.Sprintf("accounts.include[%d]", i), "bad glob %q: %v", g, err)
+		}
+	}
+	for i, g := range c.Accounts.Exclude {
+		if _, err := path.Match(g, ""); err != nil {
+			add(fmt.Sprintf("accounts.exclude[%d]", i), "bad glob %q: %v", g, err)
+		}
+	}
+	if _, err := c.ParseSchedule(); err != nil {
+		add("schedule", "%v", err)
+	}
+	if c.Store.RetentionDays < 0 {
+		add("store.retention_days", "%d: want 0 (forever) or more", c.Store.RetentionDays)
+	} else if c.Store.RetentionDays > 0 && c.Store.RetentionDays < c.Sweep.LookbackDays {
+		add("store.retention_days", "%d: shorter than sweep.lookback_days (%d)", c.Store.RetentionDays, c.Sweep.LookbackDays)
+	}
+	errs = append(errs, c.subErrors("rules", validateRules(c.Rules))...)
+	if c.Notify.RepeatInterval <= 0 {
+		add("notify.repeat_interval", "%v: want a positive duration such as 24h", c.Notify.RepeatInterval)
+	}
+	s := c.Notify.Slack
+	if !s.WebhookURL.IsZero() && !s.BotToken.IsZero() {
+		add("notify.slack", "set webhook_url or bot_token, not both")
+	}
+	if !s.WebhookURL.IsZero() && !strings.HasPrefix(s.WebhookURL.Reveal(), "https://") && !strings.HasPrefix(s.WebhookURL.Reveal(), "http://") {
+		add("notify.slack.webhook_url", "want an https:// URL")
+	}
+	if !s.BotToken.IsZero() && s.Channel == "" {
+		errs = append(errs, c.fieldErr("notify.slack.channel", fmt.Errorf("%w with bot_token (set it or $%s)", ErrRequired, EnvSlackChan)))
+	}
+	if s.DigestThreshold < 0 {
+		add("notify.slack.digest_threshold", "%d: want 0 or more", s.DigestThreshold)
+	}
+	if s.TopN < 1 {
+		add("notify.slack.top_n", "%d: want 1 or more", s.TopN)
+	}
+	if c.Sweep.Concurrency < 1 || c.Sweep.Concurrency > 64 {
+		add("sweep.concurrency", "%d: want 1 to 64", c.Sweep.Concurrency)
+	}
+	if c.Sweep.PendingRetries < 0 {
+		add("sweep.pending_retries", "%d: want 0 or more", c.Sweep.PendingRetries)
+	}
+	if c.Sweep.PendingBackoff < 0 {
+		add("sweep.pending_backoff", "%v: want 0 or more", c.Sweep.PendingBackoff)
+	}
+	if c.Sweep.BackfillDays < 1 || c.Sweep.BackfillDays > MaxWindowDays {
+		add("sweep.backfill_days", "%d: want 1 to %d", c.Sweep.BackfillDays, MaxWindowDays)
+	}
+	if c.Sweep.LookbackDays < 1 {
+		add("sweep.lookback_days", "%d: want 1 or more", c.Sweep.LookbackDays)
+	}
+	errs = append(errs, c.subErrors("pools", c.Pools.Validate())...)
+	if c.HTTP.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+			add("http.addr", "%q: want host:port", c.HTTP.Addr)
+		}
+	}
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		add("log.level", "%v", err)
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		add("log.format", "%q: want text or json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+// subErrors turns the joined field errors of a section's own Validate
+// (rules.FieldError, pools.FieldError) into positioned *FieldError values.
+func (c *Config) subErrors(section string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	out := make([]error, 0, len(list))
+	for _, e := range list {
+		var re *rules.FieldError
+		var pe *pools.FieldError
+		switch {
+		case errors.As(e, &re):
+			out = append(out, c.fieldErr(re.Field, fmt.Errorf("%w: %s", ErrInvalid, re.Reason)))
+		case errors.As(e, &pe):
+			out = append(out, c.fieldErr(pe.Field, fmt.Errorf("%w: %s", ErrInvalid, pe.Reason)))
+		default:
+			out = append(out, c.fieldErr(section, e))
+		}
+	}
+	return out
+}
+
+// ParseSchedule parses Schedule. A spec without a "CRON_TZ=" or "TZ="
+// prefix is evaluated in UTC.
+func (c *Config) ParseSchedule() (cron.Schedule, error) {
+	spec := strings.TrimSpace(c.Schedule)
+	if spec == "" {
+		spec = DefaultCron
+	}
+	if !strings.HasPrefix(spec, "CRON_TZ=") && !strings.HasPrefix(spec, "TZ=") {
+		spec = "CRON_TZ=UTC " + spec
+	}
+	s, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", c.Schedule, err)
+	}
+	return s, nil
+}
+
+// Period returns the time between two runs of the schedule following now;
+// "a sweep is stale" means older than one period.
+func (c *Config) Period(now time.Time) time.Duration {
+	s, err := c.ParseSchedule()
+	if err != nil {
+		return 24 * time.Hour
+	}
+	n1 := s.Next(now)
+	n2 := s.Next(n1)
+	if p := n2.Sub(n1); p > 0 {
+		return p
+	}
+	return 24 * time.Hour
+}
+
+// Logger builds the slog logger described by the "log" section, writing to w.
+func (c *Config) Logger(w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	lvl, err := parseLevel(c.Log.Level)
+	if err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("%q: want debug, info, warn or error", s)
+}
+
+// Env looks up an environment variable, like [os.LookupEnv] (the default
+// when nil is passed to [Load] or [Parse]).
+type Env func(key string) (string, bool)
+
+func (e Env) lookup(key string) (string, bool) {
+	if e == nil {
+		return os.LookupEnv(key)
+	}
+	return e(key)
+}
+
+// applyEnv overrides config values with the environment variables listed
+// at [EnvAPIKey].
+func (c *Config) applyEnv(env Env) {
+	set := func(key string, field string, dst func(string)) {
+		if v, ok := env.lookup(key); ok && v != "" {
+			dst(v)
+			if c.lines != nil {
+				delete(c.lines, field) // the value no longer comes from the file
+			}
+		}
+	}
+	set(EnvAPIKey, "sendgrid.api_key", func(v string) { c.SendGrid.APIKey = secret.Secret(v) })
+	set(EnvBaseURL, "sendgrid.base_url", func(v string) { c.SendGrid.BaseURL = v })
+	set(EnvSlackHook, "notify.slack.webhook_url", func(v string) {
+		c.Notify.Slack.WebhookURL = secret.Secret(v)
+		c.Notify.Slack.BotToken = ""
+	})
+	set(EnvSlackToken, "notify.slack.bot_token", func(v string) {
+		c.Notify.Slack.BotToken = secret.Secret(v)
+		if _, hook := env.lookup(EnvSlackHook); !hook {
+			c.Notify.Slack.WebhookURL = ""
+		}
+	})
+	set(EnvSlackChan, "notify.slack.channel", func(v string) { c.Notify.Slack.Channel = v })
+	set(EnvStorePath, "store.path", func(v string) { c.Store.Path = v })
+}
+
+// Load reads the YAML config file at path (when path is not ""), applies
+// the environment overrides and validates the result. With path "" it
+// starts from [DefaultConfig]. env nil means the process environment.
+//
+// Every error names the file, line and field; several problems are joined.
+func Load(path string, env Env) (Config, error) {
+	if path == "" {
+		c := DefaultConfig()
+		c.applyEnv(env)
+		return c, c.Validate()
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data, env)
+}
+
+// Parse is [Load] for YAML already read; file names it in errors.
+func Parse(file string, data []byte, env Env) (Config, error) {
+	c := DefaultConfig()
+	c.file = file
+	c.lines = map[string]int{}
+	if err := decodeYAML(file, data, &c, env, c.lines); err != nil {
+		return c, err
+	}
+	c.applyEnv(env)
+	return c, c.Validate()
+}

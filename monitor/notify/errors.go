@@ -48,7 +48,8 @@ type Error struct {
 	// Err is the underlying (redacted) error.
 	Err error
 
-	timeout bool
+	timeout   bool
+	described bool // Err adds nothing to Status, SlackError and RetryAfter
 }
 
 // Error implements error.
@@ -61,8 +62,8 @@ func (e *Error) Error() string {
 	case errors.Is(e.Err, context.Canceled):
 		b.WriteString(": canceled")
 	}
-	if e.Status != 0 {
-		fmt.Fprintf(&b, ": HTTP %d", e.Status)
+	if e.Status != 0 && e.Status != http.StatusOK {
+		fmt.Fprintf(&b, ": HTTP %d %s", e.Status, http.StatusText(e.Status))
 	}
 	if e.SlackError != "" {
 		fmt.Fprintf(&b, ": %s", e.SlackError)
@@ -72,7 +73,7 @@ func (e *Error) Error() string {
 	} else if e.Is(ErrRateLimited) {
 		b.WriteString(": rate limited")
 	}
-	if e.Err != nil && (e.Status == 0 || e.SlackError == "") {
+	if e.Err != nil && !e.described {
 		fmt.Fprintf(&b, ": %v", e.Err)
 	}
 	return b.String()
@@ -107,9 +108,12 @@ func (e *Error) Is(target error) bool {
 }
 
 // fatal reports whether later messages of the same run would fail the same
-// way, so delivery should stop.
+// way, so delivery should stop: rate limits, refused credentials, a missing
+// channel or webhook, timeouts, cancellation, Slack failing (5xx) or not
+// answering at all. Only a failure specific to one message (invalid_payload,
+// invalid_blocks...) lets the others go on.
 func (e *Error) fatal() bool {
-	return e.Is(ErrRateLimited) || e.Is(ErrAuth) || e.Is(ErrChannelNotFound) ||
+	return e.Status == 0 || e.Status >= 500 || e.Is(ErrRateLimited) || e.Is(ErrAuth) || e.Is(ErrChannelNotFound) ||
 		e.Is(ErrNoService) || e.timeout || errors.Is(e.Err, context.Canceled) ||
 		e.SlackError == "channel_is_archived" || e.SlackError == "is_archived"
 }
@@ -132,10 +136,13 @@ func newError(notifier string, err error, resp response, secrets ...secret.Secre
 	case errors.As(err, &rl):
 		e.Status = http.StatusTooManyRequests
 		e.RetryAfter = rl.RetryAfter
+		e.described = true
 	case errors.As(err, &sc):
 		e.Status = sc.Code
+		e.described = true
 	case errors.As(err, &se):
 		e.SlackError = se.Err
+		e.described = true
 	}
 	if e.SlackError == "" && resp.status != http.StatusOK {
 		e.SlackError = slackCode(resp.body)
@@ -144,7 +151,7 @@ func newError(notifier string, err error, resp response, secrets ...secret.Secre
 		e.RetryAfter = parseRetryAfter(resp.retryAfter, time.Now())
 	}
 	e.timeout = isTimeout(err)
-	e.Err = redact(err, secrets...)
+	e.Err = redact(err, notifier == NameWebhook, secrets...)
 	return e
 }
 
@@ -198,16 +205,17 @@ type redactedError struct {
 func (r *redactedError) Error() string { return r.msg }
 func (r *redactedError) Unwrap() error { return r.err }
 
-// redact returns err with every secret and request URL path removed. A
-// *url.Error in the chain is rebuilt with a redacted URL; the chain below it
-// (net and context errors) is kept for errors.Is/As.
-func redact(err error, secrets ...secret.Secret) error {
+// redact returns err with every secret removed. A *url.Error in the chain
+// whose URL is secret (always for a webhook, where the URL is the
+// credential) is rebuilt with a redacted URL; the chain below it (net and
+// context errors) is kept for errors.Is/As.
+func redact(err error, secretURL bool, secrets ...secret.Secret) error {
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
 	var ue *url.Error
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) && (secretURL || secret.Scrub(ue.URL, secrets...) != ue.URL) {
 		red := redactURL(ue.URL)
 		msg = strings.ReplaceAll(msg, ue.URL, red)
 		inner := ue.Err
@@ -233,3 +241,27 @@ func redactURL(u string) string {
 	}
 	return p.Scheme + "://" + p.Host + "/" + secret.Redacted
 }
+
+// deliveryErrors joins the failures of one Notify on one line.
+type deliveryErrors []error
+
+func (d deliveryErrors) Error() string {
+	var parts []string
+	count := 0
+	for i, e := range d {
+		count++
+		if i+1 < len(d) && d[i+1].Error() == e.Error() {
+			continue
+		}
+		if count > 1 {
+			parts = append(parts, fmt.Sprintf("%s (%d times)", e.Error(), count))
+		} else {
+			parts = append(parts, e.Error())
+		}
+		count = 0
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Unwrap exposes every failure to errors.Is and errors.As.
+func (d deliveryErrors) Unwrap() []error { return d }

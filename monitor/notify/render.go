@@ -578,7 +578,7 @@ func accountPayloads(g accountGroup) []Payload {
 			if a.Advice != "" {
 				it.blocks = append(it.blocks, contextBlock(":bulb: "+esc(oneLine(a.Advice))))
 			}
-			it.text = acct + " " + oneLine(alertLine(a))
+			it.text = acct + ": " + oneLine(alertLine(a))
 		}
 		items = append(items, it)
 	}

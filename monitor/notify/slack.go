@@ -129,7 +129,7 @@ func deliver(ctx context.Context, name string, c *config, m Message, post func(c
 	log := c.logger.With(LogKeyNotifier, name)
 	var delivered []string
 	var errs []error
-	sent := 0
+	sent, stopped := 0, false
 	for i, p := range payloads {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, newError(name, err, response{}, secrets...))
@@ -147,6 +147,7 @@ func deliver(ctx context.Context, name string, c *config, m Message, post func(c
 		errs = append(errs, e)
 		log.WarnContext(ctx, "slack message not delivered", LogKeyMessage, i+1, LogKeyAlerts, len(p.Keys), LogKeyDigest, p.Digest, LogKeyError, e.Error())
 		if e.fatal() {
+			stopped = true
 			if rest := len(payloads) - i - 1; rest > 0 {
 				log.WarnContext(ctx, "slack delivery stopped; the rest goes out on a later run", "remaining", rest)
 			}
@@ -161,9 +162,13 @@ func deliver(ctx context.Context, name string, c *config, m Message, post func(c
 	}
 	var joined error = errs[0]
 	if len(errs) > 1 {
-		joined = errors.Join(errs...)
+		joined = deliveryErrors(errs)
 	}
-	return delivered, fmt.Errorf("%s: %d of %d messages not delivered: %w", name, len(payloads)-sent, len(payloads), joined)
+	how := ""
+	if stopped {
+		how = ", stopped"
+	}
+	return delivered, fmt.Errorf("%s: delivered %d of %d messages%s: %w", name, sent, len(payloads), how, joined)
 }
 
 // capture is an http.RoundTripper that remembers the status, Retry-After

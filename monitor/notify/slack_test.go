@@ -239,13 +239,13 @@ func TestNotifyErrors(t *testing.T) {
 		{name: "webhook 400 invalid_payload goes on", sink: webhookSink,
 			reply:  always(func(w http.ResponseWriter) { w.WriteHeader(400); fmt.Fprint(w, "invalid_payload") }),
 			status: 400, slackErr: "invalid_payload", posts: 4},
-		{name: "webhook 500 HTML goes on", sink: webhookSink,
+		{name: "webhook 500 HTML stops", sink: webhookSink,
 			reply: always(func(w http.ResponseWriter) {
 				w.WriteHeader(500)
 				fmt.Fprint(w, "<html><body>oops "+hookToken+"</body></html>")
 			}),
-			status: 500, posts: 4},
-		{name: "webhook second message 500: partial", sink: webhookSink,
+			status: 500, posts: 1},
+		{name: "webhook second message 500: partial, stops", sink: webhookSink,
 			reply: func(n int, w http.ResponseWriter, _ *http.Request) bool {
 				if n != 2 {
 					return false
@@ -253,7 +253,17 @@ func TestNotifyErrors(t *testing.T) {
 				w.WriteHeader(500)
 				return true
 			},
-			status: 500, posts: 4, delivered: 3},
+			status: 500, posts: 2, delivered: 2},
+		{name: "webhook second message invalid_payload: partial, goes on", sink: webhookSink,
+			reply: func(n int, w http.ResponseWriter, _ *http.Request) bool {
+				if n != 2 {
+					return false
+				}
+				w.WriteHeader(400)
+				fmt.Fprint(w, "invalid_payload")
+				return true
+			},
+			status: 400, slackErr: "invalid_payload", posts: 4, delivered: 3},
 		{name: "webhook second message 429: stops", sink: webhookSink,
 			reply: func(n int, w http.ResponseWriter, _ *http.Request) bool {
 				if n != 2 {
@@ -326,6 +336,9 @@ func TestNotifyErrors(t *testing.T) {
 			}
 			if len(delivered) != tt.delivered {
 				t.Errorf("delivered %v, want %d keys", delivered, tt.delivered)
+			}
+			if stopped := strings.Contains(err.Error(), ", stopped:"); stopped != (tt.posts < 4) {
+				t.Errorf("error %q: says stopped = %v, want %v", err, stopped, tt.posts < 4)
 			}
 			assertNoSecret(t, "error", err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
 			assertNoSecret(t, "log", logs.String())

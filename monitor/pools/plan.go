@@ -1,7 +1,9 @@
 package pools
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -129,6 +131,18 @@ type TierSummary struct {
 	// MedianScore is the median of those subusers' median scores; null
 	// when none has one.
 	MedianScore *float64 `json:"median_score"`
+}
+
+// WriteJSON writes the plan as indented JSON (the "sgseq pools plan -o
+// json" format), without HTML escaping.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(p); err != nil {
+		return fmt.Errorf("pools: write plan: %w", err)
+	}
+	return nil
 }
 
 // Moves returns the subusers the plan moves, in plan order.
@@ -372,9 +386,9 @@ func placementReason(cfg Config, sp SubuserPlan, pl placement) string {
 	fmt.Fprintf(&b, "; tier %s (%s)", sp.Tier, tierRange(cfg, pl.tier))
 	switch {
 	case pl.switchedAt >= 0:
-		dir, ref := "rose to", cfg.Tiers[pl.tier].MinScore
+		dir, ref := "at or above", cfg.Tiers[pl.tier].MinScore
 		if pl.tier > pl.prevTier {
-			dir, ref = "fell below", cfg.Tiers[pl.tier-1].MinScore
+			dir, ref = "below", cfg.Tiers[pl.tier-1].MinScore
 		}
 		fmt.Fprintf(&b, " since %s: median %s %s for %d days (hold %d), was %s",
 			sp.TierSince, dir, fmtScore(ref), sp.DaysHeld, cfg.HoldDays, cfg.Tiers[pl.prevTier].Name)
@@ -393,12 +407,18 @@ func placementReason(cfg Config, sp SubuserPlan, pl placement) string {
 	return b.String()
 }
 
-// tierRange describes the median scores of tier i: "≥4", or "<3" for the
-// last tier when it is a catch-all below its MinScore.
+// tierRange describes the median scores of tier i: "≥4" for the first
+// tier, "3–4" for a middle one, "<3" for the last (which takes every score
+// below the tier above it).
 func tierRange(cfg Config, i int) string {
 	t := cfg.Tiers[i]
-	if i == 0 {
+	switch {
+	case len(cfg.Tiers) == 1:
+		return "any score"
+	case i == 0:
 		return "≥" + fmtScore(t.MinScore)
+	case i == len(cfg.Tiers)-1:
+		return "<" + fmtScore(cfg.Tiers[i-1].MinScore)
 	}
 	return fmtScore(t.MinScore) + "–" + fmtScore(cfg.Tiers[i-1].MinScore)
 }

@@ -1,0 +1,345 @@
+package pools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sgseq/sgseq/client"
+)
+
+// DefaultMaxPlanAge is how old a plan [Prepare] accepts without
+// ApplyOptions.Force.
+const DefaultMaxPlanAge = 24 * time.Hour
+
+// Kinds of [Call].
+const (
+	CallCreatePool = "create_pool"
+	CallAssignIPs  = "assign_ips"
+)
+
+// Call is one mutating API call that applying a plan makes.
+type Call struct {
+	// Kind is CallCreatePool or CallAssignIPs.
+	Kind string `json:"kind"`
+	// Method, Path and Body are the HTTP request, as printed.
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Body   string `json:"body"`
+	// Pool is the pool created, or the target pool of an assignment.
+	Pool string `json:"pool"`
+	// Username and IPs are the subuser and the IPs assigned to it
+	// (CallAssignIPs only).
+	Username string   `json:"username,omitempty"`
+	IPs      []string `json:"ips,omitempty"`
+	// From lists the subuser's pools before the move (CallAssignIPs only).
+	From []string `json:"from,omitempty"`
+}
+
+// String returns "METHOD path body".
+func (c Call) String() string { return c.Method + " " + c.Path + " " + c.Body }
+
+// do makes the call through c.
+func (c Call) do(ctx context.Context, cl *client.Client) error {
+	switch c.Kind {
+	case CallCreatePool:
+		_, err := cl.CreatePool(ctx, c.Pool)
+		return err
+	case CallAssignIPs:
+		_, err := cl.AssignSubuserIPs(ctx, c.Username, c.IPs)
+		return err
+	}
+	return fmt.Errorf("pools: unknown call kind %q", c.Kind)
+}
+
+func createPoolCall(pool string) Call {
+	b, _ := json.Marshal(client.Pool{Name: pool})
+	return Call{Kind: CallCreatePool, Method: http.MethodPost, Path: "/v3/ips/pools", Body: string(b), Pool: pool}
+}
+
+func assignCall(username, pool string, ips, from []string) Call {
+	b, _ := json.Marshal(append([]string{}, ips...))
+	return Call{Kind: CallAssignIPs, Method: http.MethodPut, Path: "/v3/subusers/" + url.PathEscape(username) + "/ips",
+		Body: string(b), Pool: pool, Username: username, IPs: slices.Clone(ips), From: slices.Clone(from)}
+}
+
+// ApplyOptions adjusts [Prepare].
+type ApplyOptions struct {
+	// MaxAge is the age beyond which a plan is refused as stale; 0 means
+	// DefaultMaxPlanAge.
+	MaxAge time.Duration
+	// Force accepts a plan older than MaxAge. It never overrides a change
+	// of a moved subuser's pools.
+	Force bool
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// StaleError is returned by [Prepare] for a plan that no longer matches
+// the account. Problems lists every reason, one line each.
+type StaleError struct {
+	Problems []string
+}
+
+func (e *StaleError) Error() string {
+	return "pools: stale plan, run \"sgseq pools plan\" again: " + strings.Join(e.Problems, "; ")
+}
+
+// InvalidPlanError is returned by [Prepare] and [ReadPlan] for a plan that
+// cannot be applied as written.
+type InvalidPlanError struct {
+	Reason string
+}
+
+func (e *InvalidPlanError) Error() string { return "pools: invalid plan: " + e.Reason }
+
+// Prepared is a plan checked against the account's current state, with
+// the exact calls applying it makes. Preparing only reads.
+type Prepared struct {
+	// Plan is the plan being applied.
+	Plan *Plan
+	// Calls are the mutating calls, in order: pools to create (by name),
+	// then one IP assignment per move (by username). Assignments to an
+	// empty pool are listed too but are not made (see EmptyPools).
+	Calls []Call
+	// EmptyPools are target pools that have (or, once created, will have)
+	// no IPs. When there is any, [Prepared.Execute] creates the missing
+	// pools and stops before assigning IPs.
+	EmptyPools []string
+}
+
+// ReadPlan decodes a plan written by "sgseq pools plan -o json".
+func ReadPlan(r io.Reader) (*Plan, error) {
+	var p Plan
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&p); err != nil {
+		return nil, &InvalidPlanError{Reason: fmt.Sprintf("not plan JSON: %v", err)}
+	}
+	if p.Version != PlanVersion {
+		return nil, &InvalidPlanError{Reason: fmt.Sprintf("version %d, this sgseq reads version %d", p.Version, PlanVersion)}
+	}
+	if p.GeneratedAt.IsZero() {
+		return nil, &InvalidPlanError{Reason: "no generated_at"}
+	}
+	seen := map[string]bool{}
+	for i, s := range p.Subusers {
+		if s.Username == "" {
+			return nil, &InvalidPlanError{Reason: fmt.Sprintf("subusers[%d] has no username", i)}
+		}
+		if seen[s.Username] {
+			return nil, &InvalidPlanError{Reason: fmt.Sprintf("subuser %s is listed twice", s.Username)}
+		}
+		seen[s.Username] = true
+		if s.Move && s.TargetPool == "" {
+			return nil, &InvalidPlanError{Reason: fmt.Sprintf("subuser %s moves to no target_pool", s.Username)}
+		}
+		if s.Move && len(s.TargetPool) > 64 {
+			return nil, &InvalidPlanError{Reason: fmt.Sprintf("subuser %s: target_pool longer than 64 characters", s.Username)}
+		}
+	}
+	return &p, nil
+}
+
+// Prepare checks that plan is still fresh and lists the calls applying it
+// makes. It reads the IPs and pools APIs (and each target pool) but
+// changes nothing.
+//
+// A plan is stale, and refused with a *[StaleError], when it is older than
+// opts.MaxAge (unless opts.Force), or when a subuser it moves no longer
+// sends through exactly the pools the plan recorded (whatever opts.Force).
+// API errors are returned wrapped.
+func Prepare(ctx context.Context, c *client.Client, plan *Plan, opts ApplyOptions) (*Prepared, error) {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	maxAge := opts.MaxAge
+	if maxAge <= 0 {
+		maxAge = DefaultMaxPlanAge
+	}
+	if plan == nil {
+		return nil, &InvalidPlanError{Reason: "no plan"}
+	}
+	var problems []string
+	if age := now().Sub(plan.GeneratedAt); age > maxAge && !opts.Force {
+		problems = append(problems, fmt.Sprintf("the plan is %s old (generated %s), more than %s (use --force to apply it anyway)",
+			age.Round(time.Minute), plan.GeneratedAt.UTC().Format(time.RFC3339), maxAge))
+	}
+	state, err := LoadState(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	moves := plan.Moves()
+	for _, m := range moves {
+		if now := state.PoolsOf(m.Username); !slices.Equal(now, normPools(m.CurrentPools)) {
+			problems = append(problems, fmt.Sprintf("subuser %s sent through pools [%s] when planned, now [%s]",
+				m.Username, strings.Join(m.CurrentPools, ", "), strings.Join(now, ", ")))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &StaleError{Problems: problems}
+	}
+
+	pr := &Prepared{Plan: plan}
+	targets := map[string][]string{} // pool -> IPs
+	var create []string
+	for _, m := range moves {
+		if _, done := targets[m.TargetPool]; done {
+			continue
+		}
+		if _, exists := state.Pools[m.TargetPool]; !exists {
+			create = append(create, m.TargetPool)
+			targets[m.TargetPool] = nil
+			continue
+		}
+		d, err := c.Pool(ctx, m.TargetPool)
+		if errors.Is(err, client.ErrNotFound) {
+			create = append(create, m.TargetPool)
+			targets[m.TargetPool] = nil
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pools: read pool %s: %w", m.TargetPool, err)
+		}
+		ips := make([]string, 0, len(d.IPs))
+		for _, ip := range d.IPs {
+			ips = append(ips, ip.IP)
+		}
+		slices.Sort(ips)
+		targets[m.TargetPool] = slices.Compact(ips)
+	}
+	slices.Sort(create)
+	for _, p := range create {
+		pr.Calls = append(pr.Calls, createPoolCall(p))
+	}
+	for p, ips := range targets {
+		if len(ips) == 0 {
+			pr.EmptyPools = append(pr.EmptyPools, p)
+		}
+	}
+	slices.Sort(pr.EmptyPools)
+	for _, m := range moves {
+		pr.Calls = append(pr.Calls, assignCall(m.Username, m.TargetPool, targets[m.TargetPool], m.CurrentPools))
+	}
+	return pr, nil
+}
+
+func normPools(p []string) []string {
+	out := slices.Clone(p)
+	if out == nil {
+		out = []string{}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Runnable returns the calls [Prepared.Execute] makes: all of Calls, or
+// only the pool creations when a target pool has no IPs.
+func (p *Prepared) Runnable() []Call {
+	if len(p.EmptyPools) == 0 {
+		return slices.Clone(p.Calls)
+	}
+	var out []Call
+	for _, c := range p.Calls {
+		if c.Kind == CallCreatePool {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ApplyError reports an apply that stopped at a failed call: which calls
+// succeeded, which one failed and which were not attempted.
+type ApplyError struct {
+	Succeeded    []Call
+	Failed       Call
+	Err          error
+	NotAttempted []Call
+}
+
+func (e *ApplyError) Error() string {
+	return fmt.Sprintf("pools: apply stopped at call %d of %d (%s): %v; %d succeeded, %d not attempted",
+		len(e.Succeeded)+1, len(e.Succeeded)+1+len(e.NotAttempted), e.Failed, e.Err, len(e.Succeeded), len(e.NotAttempted))
+}
+
+func (e *ApplyError) Unwrap() error { return e.Err }
+
+// Report writes the full account of the stopped apply to w, one call per
+// line.
+func (e *ApplyError) Report(w io.Writer) {
+	fmt.Fprintf(w, "Apply stopped at the first failure.\n")
+	fmt.Fprintf(w, "Succeeded (%d):\n", len(e.Succeeded))
+	for _, c := range e.Succeeded {
+		fmt.Fprintf(w, "  %s\n", c)
+	}
+	fmt.Fprintf(w, "Failed (1):\n  %s\n    error: %v\n", e.Failed, e.Err)
+	if e.Failed.Kind == CallAssignIPs {
+		fmt.Fprintf(w, "    (the failed assignment may or may not have taken effect: check subuser %s)\n", e.Failed.Username)
+	}
+	fmt.Fprintf(w, "Not attempted (%d):\n", len(e.NotAttempted))
+	for _, c := range e.NotAttempted {
+		fmt.Fprintf(w, "  %s\n", c)
+	}
+	fmt.Fprintf(w, "Run \"sgseq pools plan\" again to plan the remaining moves from the new state.\n")
+}
+
+// EmptyPoolsError is returned by [Prepared.Execute] when target pools have
+// no IPs: the missing pools were created (Created) and no IP was assigned.
+type EmptyPoolsError struct {
+	Pools   []string
+	Created []string
+}
+
+func (e *EmptyPoolsError) Error() string {
+	msg := fmt.Sprintf("pools: target pool(s) %s have no IPs, so no subuser was moved; add IPs to them "+
+		"(POST /v3/ips/pools/{pool}/ips) and run apply again", strings.Join(e.Pools, ", "))
+	if len(e.Created) > 0 {
+		msg += fmt.Sprintf(" (created: %s)", strings.Join(e.Created, ", "))
+	}
+	return msg
+}
+
+// Execute makes the runnable calls in order, writing each one to w
+// ("METHOD path body") before making it and "  ok" or "  FAILED: err"
+// after. It stops at the first failure and returns an *[ApplyError]
+// accounting for every call. When target pools have no IPs it returns an
+// *[EmptyPoolsError] after creating the missing pools.
+func (p *Prepared) Execute(ctx context.Context, c *client.Client, w io.Writer) error {
+	calls := p.Runnable()
+	var created []string
+	for i, call := range calls {
+		fmt.Fprintf(w, "%s\n", call)
+		if err := call.do(ctx, c); err != nil {
+			fmt.Fprintf(w, "  FAILED: %v\n", err)
+			return &ApplyError{Succeeded: calls[:i:i], Failed: call, Err: err, NotAttempted: p.notAttempted(calls[i+1:])}
+		}
+		fmt.Fprintf(w, "  ok\n")
+		if call.Kind == CallCreatePool {
+			created = append(created, call.Pool)
+		}
+	}
+	if len(p.EmptyPools) > 0 {
+		return &EmptyPoolsError{Pools: slices.Clone(p.EmptyPools), Created: created}
+	}
+	return nil
+}
+
+// notAttempted returns rest plus the calls left out of Runnable.
+func (p *Prepared) notAttempted(rest []Call) []Call {
+	out := slices.Clone(rest)
+	if len(p.EmptyPools) > 0 {
+		for _, c := range p.Calls {
+			if c.Kind != CallCreatePool {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}

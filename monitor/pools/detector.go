@@ -1,0 +1,220 @@
+package pools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/store"
+)
+
+// Log keys used by this package.
+const (
+	LogKeySubuser = "subuser"
+	LogKeyPool    = "pool"
+	LogKeyAsOf    = "as_of"
+)
+
+// LoadHistory reads, for each username, its stored days in the ReplayDays
+// ending at asOf, in the form [NewPlan] takes.
+func LoadHistory(ctx context.Context, st store.Store, usernames []string, asOf client.Date) (map[string][]Day, error) {
+	from := asOf.AddDays(-(ReplayDays - 1))
+	out := make(map[string][]Day, len(usernames))
+	for _, u := range usernames {
+		rows, err := st.History(ctx, u, from, asOf)
+		if err != nil {
+			return nil, fmt.Errorf("pools: history of %s: %w", u, err)
+		}
+		days := make([]Day, len(rows))
+		for i, r := range rows {
+			days[i] = Day{Date: r.Date, Score: r.Score, Metrics: r.Metrics}
+		}
+		out[u] = days
+	}
+	return out, nil
+}
+
+// LatestDate returns the newest date stored for any subuser (the parent
+// account is ignored), and false when the store holds no subuser day.
+func LatestDate(ctx context.Context, st store.Store) (client.Date, bool, error) {
+	latest, err := st.Latest(ctx)
+	if err != nil {
+		return client.Date{}, false, fmt.Errorf("pools: latest stored days: %w", err)
+	}
+	var d client.Date
+	for _, l := range latest {
+		if l.Account != alert.ParentAccount && l.Date.After(d) {
+			d = l.Date
+		}
+	}
+	return d, !d.IsZero(), nil
+}
+
+// PlanFromStore makes the plan as of asOf for the subusers of state and
+// those with stored days, from the history in st. now fills GeneratedAt.
+func PlanFromStore(ctx context.Context, cfg Config, st store.Store, state *State, asOf client.Date, now time.Time) (*Plan, error) {
+	accounts, err := st.Accounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pools: stored accounts: %w", err)
+	}
+	users := map[string]bool{}
+	for _, a := range accounts {
+		users[a] = true
+	}
+	for u := range state.Subusers {
+		users[u] = true
+	}
+	delete(users, alert.ParentAccount)
+	names := make([]string, 0, len(users))
+	for u := range users {
+		names = append(names, u)
+	}
+	slices.Sort(names)
+	hist, err := LoadHistory(ctx, st, names, asOf)
+	if err != nil {
+		return nil, err
+	}
+	return NewPlan(cfg, state, hist, asOf, now)
+}
+
+// Detector is the monitor's IP-pool step: at each sweep it reads the pool
+// layout from the API and the history from the store, reports every
+// underperforming sender as an [alert.RuleOutlier] alert and lists the
+// plan's tier changes for the digest. It implements the monitor's
+// Detector interface.
+type Detector struct {
+	client *client.Client
+	cfg    Config
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// DetectorOption configures a [Detector].
+type DetectorOption func(*Detector)
+
+// WithLogger sets the detector's logger (default: discard).
+func WithLogger(l *slog.Logger) DetectorOption {
+	return func(d *Detector) {
+		if l != nil {
+			d.logger = l
+		}
+	}
+}
+
+// WithNow sets the detector's clock (default time.Now).
+func WithNow(now func() time.Time) DetectorOption {
+	return func(d *Detector) {
+		if now != nil {
+			d.now = now
+		}
+	}
+}
+
+// NewDetector returns a detector that reads pools through c with cfg.
+func NewDetector(c *client.Client, cfg Config, opts ...DetectorOption) *Detector {
+	d := &Detector{client: c, cfg: cfg, logger: slog.New(slog.DiscardHandler), now: time.Now}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
+}
+
+// Detect returns a firing outlier alert for each underperforming sender on
+// asOf and the plan's tier changes. It returns nothing when the config is
+// disabled. When the API key may not read IPs (403), it logs a warning and
+// returns nothing rather than failing every sweep. Other API and store
+// errors are returned, wrapped.
+func (d *Detector) Detect(ctx context.Context, st store.Store, asOf client.Date) ([]alert.Alert, []alert.TierChange, error) {
+	if !d.cfg.Enabled {
+		return nil, nil, nil
+	}
+	if d.client == nil {
+		return nil, nil, errors.New("pools: detector has no client")
+	}
+	state, err := LoadState(ctx, d.client)
+	if errors.Is(err, client.ErrForbidden) {
+		d.logger.WarnContext(ctx, "pools: the API key may not read IPs or pools; outlier detection and tier changes skipped",
+			"err", err)
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := PlanFromStore(ctx, d.cfg, st, state, asOf, d.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	as := p.Alerts()
+	tcs := p.TierChanges()
+	d.logger.DebugContext(ctx, "pools: detected", LogKeyAsOf, asOf.String(), "outliers", len(as), "tier_changes", len(tcs))
+	return as, tcs, nil
+}
+
+// Alerts returns one firing [alert.RuleOutlier] alert per outlier of the
+// plan, with key alert.Key(username, alert.RuleOutlier, "").
+func (p *Plan) Alerts() []alert.Alert {
+	out := make([]alert.Alert, 0, len(p.Outliers))
+	for _, o := range p.Outliers {
+		out = append(out, OutlierAlert(o))
+	}
+	return out
+}
+
+// OutlierAlert turns an outlier into a firing warning alert: From is the
+// pool's median score, To the subuser's score.
+func OutlierAlert(o Outlier) alert.Alert {
+	msg := fmt.Sprintf("underperforming sender in pool %s: score %s vs pool median %s (%d scored senders)",
+		o.Pool, fmtScore(o.Score), fmtScore(o.PoolMedian), o.Members)
+	advice := "Senders sharing IPs share their reputation: "
+	if weak := weakest(o.Metrics); weak != "" {
+		advice += "fix this sender's weakest metrics (" + weak + ") or "
+	}
+	advice += "move it to a pool of senders with a similar reputation (sgseq pools plan) until its score recovers."
+	return alert.Alert{
+		Key:      alert.Key(o.Username, alert.RuleOutlier, ""),
+		Account:  o.Username,
+		Rule:     alert.RuleOutlier,
+		Severity: alert.Warning,
+		State:    alert.Firing,
+		Date:     o.Date,
+		From:     client.Float(o.PoolMedian),
+		To:       client.Float(o.Score),
+		Since:    o.Since,
+		Message:  msg,
+		Advice:   advice,
+	}
+}
+
+// weakest lists the metrics of m at or below 3, lowest first, as
+// "spam_rate 1, open_rate 3"; "" when none.
+func weakest(m *client.Metrics) string {
+	if m == nil {
+		return ""
+	}
+	var vs []MetricValue
+	for _, metric := range client.AllMetrics {
+		if v, _ := m.Get(metric); v <= weakMetric+eps {
+			vs = append(vs, MetricValue{metric, v})
+		}
+	}
+	slices.SortStableFunc(vs, func(a, b MetricValue) int {
+		switch {
+		case a.Value < b.Value:
+			return -1
+		case a.Value > b.Value:
+			return 1
+		}
+		return 0
+	})
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("%s %s", v.Metric, fmtScore(v.Value))
+	}
+	return strings.Join(parts, ", ")
+}

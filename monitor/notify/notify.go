@@ -77,13 +77,12 @@ func newConfig(opts []Option) (*config, error) {
 }
 
 // WithHTTPClient sets the HTTP client used to reach Slack. Its Timeout bounds
-// each post. The default client has a 30 s timeout.
+// each post. The default client (also used for nil) has a 30 s timeout.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
-		if hc == nil {
-			return errors.New("notify: WithHTTPClient: nil client")
+		if hc != nil {
+			c.httpClient = hc
 		}
-		c.httpClient = hc
 		return nil
 	}
 }
@@ -129,14 +128,13 @@ func WithTopN(n int) Option {
 	}
 }
 
-// WithLogger sets the logger (default: discard). Log records never contain
-// the webhook URL or the token.
+// WithLogger sets the logger (default, and for nil: discard). Log records
+// never contain the webhook URL or the token.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
-		if l == nil {
-			return errors.New("notify: WithLogger: nil logger")
+		if l != nil {
+			c.logger = l
 		}
-		c.logger = l
 		return nil
 	}
 }

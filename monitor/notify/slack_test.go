@@ -508,8 +508,6 @@ func TestConstructors(t *testing.T) {
 		{"bad API URL", func() error { _, err := NewBot(botToken, "C1", WithAPIURL("slack.com/api")); return err }},
 		{"negative threshold", func() error { _, err := NewWebhook(secretURL, WithDigestThreshold(-1)); return err }},
 		{"zero top N", func() error { _, err := NewWebhook(secretURL, WithTopN(0)); return err }},
-		{"nil http client", func() error { _, err := NewWebhook(secretURL, WithHTTPClient(nil)); return err }},
-		{"nil logger", func() error { _, err := NewBot(botToken, "C1", WithLogger(nil)); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -521,8 +519,8 @@ func TestConstructors(t *testing.T) {
 			assertNoSecret(t, "error", err.Error())
 		})
 	}
-	if _, err := NewWebhook(secretURL); err != nil {
-		t.Errorf("valid webhook: %v", err)
+	if _, err := NewWebhook(secretURL, WithHTTPClient(nil), WithLogger(nil), nil); err != nil {
+		t.Errorf("valid webhook with nil client and logger (defaults): %v", err)
 	}
 	b, err := NewBot(botToken, " C1 ")
 	if err != nil || b.Channel() != "C1" || b.Name() != NameBot {

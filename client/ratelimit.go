@@ -27,6 +27,7 @@ type limiter struct {
 	remaining int       // lowest Remaining reported in the current window
 	reset     time.Time // end of the window (zero if unknown)
 	inflight  int       // requests sent, response not yet seen
+	probed    bool      // a first response (or failure) has been seen
 	last      Rate      // the latest state reported by a response
 	changed   chan struct{}
 }
@@ -57,7 +58,7 @@ func (l *limiter) acquire(ctx context.Context) error {
 			}
 			l.reset = time.Time{}
 		}
-		if !l.known || l.remaining-l.inflight > 0 || (l.inflight == 0 && l.reset.IsZero()) {
+		if l.mayGo() {
 			l.inflight++
 			l.mu.Unlock()
 			return nil
@@ -91,6 +92,23 @@ func (l *limiter) acquire(ctx context.Context) error {
 	}
 }
 
+// mayGo reports whether a request may be sent now; l.mu is held.
+func (l *limiter) mayGo() bool {
+	switch {
+	case !l.probed:
+		// The very first request probes the budget alone, so that a
+		// concurrent start cannot burst past a small limit.
+		return l.inflight == 0
+	case !l.known:
+		return true // the server sends no rate-limit headers
+	case l.remaining-l.inflight > 0:
+		return true
+	case l.inflight == 0 && l.reset.IsZero():
+		return true // spent, but no reset known: let one through to learn
+	}
+	return false
+}
+
 // release ends an in-flight request and records the rate-limit headers of
 // its response (h may be nil after a transport error). It returns the rate
 // state to report for this attempt.
@@ -103,6 +121,7 @@ func (l *limiter) release(h http.Header, status int) Rate {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.inflight--
+	l.probed = true
 	if ok {
 		l.last = r
 		reset := r.Reset

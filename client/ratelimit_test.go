@@ -194,6 +194,10 @@ func TestLimiterOutOfOrder(t *testing.T) {
 			return h
 		}
 		ctx := context.Background()
+		if err := l.acquire(ctx); err != nil { // the probe
+			t.Fatal(err)
+		}
+		l.release(h("5"), 200)
 		for range 2 {
 			if err := l.acquire(ctx); err != nil {
 				t.Fatal(err)
@@ -212,6 +216,36 @@ func TestLimiterOutOfOrder(t *testing.T) {
 		time.Sleep(31 * time.Second)
 		if err := <-done; err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestLimiterProbesFirst: before any response the limiter lets one request
+// through; a server without rate-limit headers is then not throttled.
+func TestLimiterProbesFirst(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(slog.New(slog.DiscardHandler))
+		ctx := context.Background()
+		if err := l.acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+		second := make(chan error, 1)
+		go func() { second <- l.acquire(ctx) }()
+		synctest.Wait()
+		select {
+		case <-second:
+			t.Fatal("second request sent before the probe's response")
+		default:
+		}
+		l.release(http.Header{}, 200) // no rate headers at all
+		if err := <-second; err != nil {
+			t.Fatal(err)
+		}
+		for range 10 { // unlimited from now on
+			if err := l.acquire(ctx); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }

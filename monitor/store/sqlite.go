@@ -218,6 +218,10 @@ func checkDay(d *DayScore, date client.Date) error {
 	return nil
 }
 
+// testHookSavedRow, when set by a test, runs after each row SaveDay writes
+// inside its transaction (the crash test kills the process there).
+var testHookSavedRow func(DayScore)
+
 // SaveDay implements [Store.SaveDay].
 func (s *SQLite) SaveDay(ctx context.Context, scope string, date client.Date, scores []DayScore) error {
 	err := s.saveDay(ctx, scope, date, scores)
@@ -265,6 +269,9 @@ func (s *SQLite) saveDay(ctx context.Context, scope string, date client.Date, sc
 			if _, err := stmt.ExecContext(ctx, d.Account, ds, d.UserID, nullFloat(d.Score),
 				m[0], m[1], m[2], m[3], m[4], nanos(d.FetchedAt)); err != nil {
 				return fmt.Errorf("account %s: %w", d.Account, err)
+			}
+			if testHookSavedRow != nil {
+				testHookSavedRow(d)
 			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO completed_dates (scope, date, completed_at)

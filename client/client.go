@@ -38,8 +38,11 @@ type Region string
 
 // The SendGrid regions.
 const (
+	// Global is SendGrid's default region (api.sendgrid.com).
 	Global Region = "global"
-	EU     Region = "eu"
+	// EU is the European region for EU regional subusers
+	// (api.eu.sendgrid.com).
+	EU Region = "eu"
 )
 
 // HeaderOnBehalfOf is the header that scopes a call made with the parent's

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -282,5 +283,37 @@ func TestRequestHook(t *testing.T) {
 	}
 	if r := events[1].Rate; r.Limit != 10 || r.Remaining != 8 {
 		t.Errorf("event rate = %v", r)
+	}
+}
+
+func TestHTTPClientTimeoutKept(t *testing.T) {
+	t.Parallel()
+	mt := httpmock.NewMockTransport()
+	mt.RegisterNoResponder(func(req *http.Request) (*http.Response, error) {
+		select {
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		case <-time.After(5 * time.Second):
+			return jsonResp(200, `[]`), nil
+		}
+	})
+	var mu sync.Mutex
+	var events []RequestEvent
+	c, err := New(testKey,
+		WithHTTPClient(&http.Client{Transport: mt, Timeout: 20 * time.Millisecond}),
+		WithRetryPolicy(RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond, MaxWait: time.Millisecond}),
+		WithRequestHook(func(e RequestEvent) { mu.Lock(); events = append(events, e); mu.Unlock() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Pools(context.Background())
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 2 || events[0].StatusCode != 0 || events[0].Err == nil {
+		t.Errorf("events = %+v, want 2 failed attempts", events)
 	}
 }

@@ -11,8 +11,10 @@ import (
 // Page sizes for /v3/ips. SendGrid's own default is 10; the client asks for
 // the maximum unless told otherwise.
 const (
+	// DefaultIPsLimit is the page size used when IPsOptions.Limit is 0.
 	DefaultIPsLimit = 500
-	MaxIPsLimit     = 500
+	// MaxIPsLimit is the largest page SendGrid serves.
+	MaxIPsLimit = 500
 )
 
 // IP is a dedicated IP address of the account.

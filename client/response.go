@@ -9,10 +9,15 @@ import (
 
 // Rate-limit response headers.
 const (
-	HeaderRateLimit     = "X-RateLimit-Limit"
+	// HeaderRateLimit is the number of requests allowed per window.
+	HeaderRateLimit = "X-RateLimit-Limit"
+	// HeaderRateRemaining is the number of requests left in the window.
 	HeaderRateRemaining = "X-RateLimit-Remaining"
-	HeaderRateReset     = "X-RateLimit-Reset"
-	HeaderRetryAfter    = "Retry-After"
+	// HeaderRateReset is when the window resets: Unix seconds, or seconds
+	// from now for a value below 10^9.
+	HeaderRateReset = "X-RateLimit-Reset"
+	// HeaderRetryAfter is the standard wait hint: seconds or an HTTP date.
+	HeaderRetryAfter = "Retry-After"
 )
 
 // Rate is SendGrid's rate-limit state, read from the X-RateLimit-* headers of

@@ -20,7 +20,9 @@ const RetentionDays = 90
 
 // Limits of SubuserScoresOptions.Limit.
 const (
-	MaxSubuserScoresLimit     = 1000
+	// MaxSubuserScoresLimit is the largest page SendGrid serves.
+	MaxSubuserScoresLimit = 1000
+	// DefaultSubuserScoresLimit is the page size used when Limit is 0.
 	DefaultSubuserScoresLimit = 1000
 )
 

@@ -274,6 +274,15 @@ func (s *SQLite) saveDay(ctx context.Context, scope string, date client.Date, sc
 				testHookSavedRow(d)
 			}
 		}
+		// One set-based statement moves every saved account's newest date
+		// forward (never back). "WHERE true" keeps SQLite's parser from
+		// reading ON CONFLICT as a join constraint.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO latest (account, date)
+			SELECT account, date FROM scores WHERE date = ? AND true
+			ON CONFLICT (account) DO UPDATE SET date = excluded.date
+			WHERE excluded.date > latest.date`, ds); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO completed_dates (scope, date, completed_at)
 			VALUES (?, ?, ?) ON CONFLICT (scope, date) DO UPDATE SET completed_at = excluded.completed_at`,
 			scope, ds, time.Now().UnixNano())
@@ -382,9 +391,11 @@ func (s *SQLite) History(ctx context.Context, account string, from, to client.Da
 
 // Latest implements [Store.Latest].
 func (s *SQLite) Latest(ctx context.Context) ([]DayScore, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+scoreColumns+` FROM scores AS s
-		WHERE date = (SELECT max(date) FROM scores WHERE account = s.account)
-		ORDER BY account`)
+	rows, err := s.r.QueryContext(ctx, `SELECT s.account, s.date, s.user_id, s.score,
+		s.engagement_recency, s.open_rate, s.bounce_classification, s.bounce_rate,
+		s.spam_rate, s.fetched_at
+		FROM latest AS l JOIN scores AS s ON s.account = l.account AND s.date = l.date
+		ORDER BY l.account`)
 	if err == nil {
 		var out []DayScore
 		if out, err = scanDays(rows); err == nil {
@@ -396,7 +407,7 @@ func (s *SQLite) Latest(ctx context.Context) ([]DayScore, error) {
 
 // Accounts implements [Store.Accounts].
 func (s *SQLite) Accounts(ctx context.Context) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT account FROM scores ORDER BY account`)
+	rows, err := s.r.QueryContext(ctx, `SELECT account FROM latest ORDER BY account`)
 	if err != nil {
 		return nil, fmt.Errorf("store: accounts: %w", err)
 	}
@@ -595,8 +606,11 @@ func (s *SQLite) Prune(ctx context.Context, before client.Date) (int64, error) {
 		if n, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM completed_dates WHERE date < ?`, before.String()); err != nil {
-			return err
+		// An account whose newest day is pruned has no day left at all.
+		for _, q := range []string{`DELETE FROM completed_dates WHERE date < ?`, `DELETE FROM latest WHERE date < ?`} {
+			if _, err := tx.ExecContext(ctx, q, before.String()); err != nil {
+				return err
+			}
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM sweeps WHERE finished IS NOT NULL AND started < ?
 			AND id <> coalesce((SELECT max(id) FROM sweeps WHERE finished IS NOT NULL AND err = ''), 0)`,

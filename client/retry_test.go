@@ -218,3 +218,28 @@ func TestParseRate(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func FuzzParseRateHeaders(f *testing.F) {
+	for _, s := range []string{"", "0", "60", "1773576060", "1.5", "-1", "1e300", "NaN", "Wed, 21 Oct 2015 07:28:00 GMT"} {
+		f.Add(s, s, s)
+	}
+	now := time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, remaining, reset, retry string) {
+		h := http.Header{}
+		h.Set(HeaderRateLimit, "100")
+		h.Set(HeaderRateRemaining, remaining)
+		h.Set(HeaderRateReset, reset)
+		h.Set(HeaderRetryAfter, retry)
+		r, _ := parseRate(h, now)
+		if r.Remaining < 0 {
+			t.Errorf("negative remaining %d", r.Remaining)
+		}
+		if d := retryAfter(h, now); d < 0 {
+			t.Errorf("negative Retry-After %v", d)
+		}
+		resp := &http.Response{StatusCode: 429, Header: h}
+		if d := backoff(time.Millisecond, time.Second, 3, resp); d < 0 || d > time.Second {
+			t.Errorf("backoff %v outside [0, max]", d)
+		}
+	})
+}

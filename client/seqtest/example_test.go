@@ -67,3 +67,18 @@ func ExampleWithFaults() {
 	fmt.Println(len(pools), err)
 	// Output: 3 <nil>
 }
+
+// GenerateAccount builds large deterministic accounts for benchmarks; its
+// events are listed by Planted like the demo account's.
+func ExampleGenerateAccount() {
+	acct := seqtest.GenerateAccount(1, 10000, 90, client.MustParseDate("2026-03-09"))
+	kinds := map[string]int{}
+	for _, p := range acct.Planted() {
+		kinds[p.Kind]++
+	}
+	fmt.Println(len(acct.Subusers), len(acct.Subusers[0].History), acct.Pools)
+	fmt.Println(kinds[seqtest.KindDrop] > 0, kinds[seqtest.KindMetric] > 0, kinds[seqtest.KindEligibility] > 0)
+	// Output:
+	// 10000 90 [high mid low]
+	// true true true
+}

@@ -486,7 +486,7 @@ func TestOpenNotADatabase(t *testing.T) {
 			if !strings.Contains(err.Error(), path) {
 				t.Errorf("error does not name the path: %v", err)
 			}
-			if name == "text" && !errors.Is(err, store.ErrNotDatabase) {
+			if !errors.Is(err, store.ErrNotDatabase) {
 				t.Errorf("err = %v, want ErrNotDatabase", err)
 			}
 		})

@@ -8,7 +8,7 @@ import (
 )
 
 // rateLimiter is a fixed-window request budget per API key. Windows are
-// aligned to multiples of per since the Unix epoch, so with a whole-second
+// aligned to multiples of per (time.Time.Truncate), so with a whole-second
 // per the reset time is an exact Unix second.
 type rateLimiter struct {
 	limit int

@@ -44,7 +44,7 @@ type Option func(*Server)
 func WithAccount(a *Account) Option { return func(s *Server) { s.acct = a } }
 
 // WithRateLimit allows limit requests per API key in each fixed window of
-// length per (windows are aligned to the Unix epoch). Every response then
+// length per (measured on the real clock, not WithNow). Every response then
 // carries X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset
 // (Unix seconds of the window's end, rounded up), and a request over the
 // limit gets 429 {"errors":[{"field":null,"message":"too many requests"}]}.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/sgseq/sgseq/client"
@@ -172,7 +171,7 @@ func OutlierAlert(o Outlier) alert.Alert {
 	msg := fmt.Sprintf("underperforming sender in pool %s: score %s vs pool median %s (%d scored senders)",
 		o.Pool, fmtScore(o.Score), fmtScore(o.PoolMedian), o.Members)
 	advice := "Senders sharing IPs share their reputation: "
-	if weak := weakest(o.Metrics); weak != "" {
+	if weak := weakest(o.Metrics, o.Score); weak != "" {
 		advice += "fix this sender's weakest metrics (" + weak + ") or "
 	}
 	advice += "move it to a pool of senders with a similar reputation (sgseq pools plan) until its score recovers."
@@ -191,30 +190,11 @@ func OutlierAlert(o Outlier) alert.Alert {
 	}
 }
 
-// weakest lists the metrics of m at or below 3, lowest first, as
-// "spam_rate 1, open_rate 3"; "" when none.
-func weakest(m *client.Metrics) string {
+// weakest lists the metrics of m below score or at or below 2, lowest
+// first, as "spam_rate 1, open_rate 3"; "" when none.
+func weakest(m *client.Metrics, score float64) string {
 	if m == nil {
 		return ""
 	}
-	var vs []MetricValue
-	for _, metric := range client.AllMetrics {
-		if v, _ := m.Get(metric); v <= weakMetric+eps {
-			vs = append(vs, MetricValue{metric, v})
-		}
-	}
-	slices.SortStableFunc(vs, func(a, b MetricValue) int {
-		switch {
-		case a.Value < b.Value:
-			return -1
-		case a.Value > b.Value:
-			return 1
-		}
-		return 0
-	})
-	parts := make([]string, len(vs))
-	for i, v := range vs {
-		parts[i] = fmt.Sprintf("%s %s", v.Metric, fmtScore(v.Value))
-	}
-	return strings.Join(parts, ", ")
+	return metricList(weakMetrics(*m, score))
 }

@@ -36,9 +36,40 @@ const (
 	FlagOutlier = "outlier"
 )
 
-// weakMetric is the metric value at or below which a metric is listed as
-// weak in a subuser's reason.
-const weakMetric = 3
+// lowMetric is the metric value at or below which a metric is always
+// listed as weak.
+const lowMetric = 2
+
+// weakMetrics returns the metrics of m that pull score down: those below
+// score, and those at or below lowMetric, lowest first (ties in the
+// documented order of client.AllMetrics).
+func weakMetrics(m client.Metrics, score float64) []MetricValue {
+	out := []MetricValue{}
+	for _, metric := range client.AllMetrics {
+		if v, _ := m.Get(metric); v < score-eps || v <= lowMetric+eps {
+			out = append(out, MetricValue{Metric: metric, Value: v})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b MetricValue) int {
+		switch {
+		case a.Value < b.Value:
+			return -1
+		case a.Value > b.Value:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// metricList formats metric values as "spam_rate 1, open_rate 3".
+func metricList(vs []MetricValue) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("%s %s", v.Metric, fmtScore(v.Value))
+	}
+	return strings.Join(parts, ", ")
+}
 
 // Plan is a proposed grouping of subusers in IP pools. Its JSON form is the
 // documented, stable output of "sgseq pools plan -o json" and the input of
@@ -107,8 +138,8 @@ type SubuserPlan struct {
 	TierSince client.Date `json:"tier_since,omitzero"`
 	// DaysHeld is the number of days from TierSince to AsOf, inclusive.
 	DaysHeld int `json:"days_held"`
-	// WeakMetrics are the window's metric medians at or below 3, lowest
-	// first.
+	// WeakMetrics are the window's metric medians that pull the score
+	// down: those below MedianScore and those at or below 2, lowest first.
 	WeakMetrics []MetricValue `json:"weak_metrics"`
 }
 
@@ -264,21 +295,8 @@ func planSubuser(cfg Config, u string, cur []string, s series, out *Outlier) Sub
 	if latest >= 0 && s.days[latest].Score != nil {
 		sp.LatestScore = client.Float(*s.days[latest].Score)
 	}
-	if m, ok := s.metricMedians(last, cfg.WindowDays); ok {
-		for _, metric := range client.AllMetrics {
-			if v, _ := m.Get(metric); v <= weakMetric+eps {
-				sp.WeakMetrics = append(sp.WeakMetrics, MetricValue{Metric: metric, Value: v})
-			}
-		}
-		slices.SortStableFunc(sp.WeakMetrics, func(a, b MetricValue) int {
-			switch {
-			case a.Value < b.Value:
-				return -1
-			case a.Value > b.Value:
-				return 1
-			}
-			return 0
-		})
+	if m, ok := s.metricMedians(last, cfg.WindowDays); ok && w.scored > 0 {
+		sp.WeakMetrics = weakMetrics(m, w.median)
 	}
 	if len(cur) == 1 {
 		if i := cfg.poolTier(cur[0]); i >= 0 {
@@ -328,6 +346,9 @@ func planSubuser(cfg Config, u string, cur []string, s series, out *Outlier) Sub
 		where = "stays in pool " + cur[0]
 	}
 	switch {
+	case tooNew && total == 0:
+		r = append(r, fmt.Sprintf("too new: no score stored in the last %d days (needs %d scored days); %s",
+			ReplayDays, cfg.MinScoredDays, where))
 	case tooNew:
 		r = append(r, fmt.Sprintf("too new: %d scored day%s in the last %d (needs %d); %s",
 			total, plural(total), ReplayDays, cfg.MinScoredDays, where))
@@ -356,11 +377,7 @@ func planSubuser(cfg Config, u string, cur []string, s series, out *Outlier) Sub
 		}
 	}
 	if len(sp.WeakMetrics) > 0 && !tooNew {
-		parts := make([]string, len(sp.WeakMetrics))
-		for i, m := range sp.WeakMetrics {
-			parts[i] = fmt.Sprintf("%s %s", m.Metric, fmtScore(m.Value))
-		}
-		r = append(r, "weak metrics: "+strings.Join(parts, ", "))
+		r = append(r, "weak metrics: "+metricList(sp.WeakMetrics))
 	}
 	if out != nil {
 		r = append(r, fmt.Sprintf("underperforming sender in pool %s: score %s vs pool median %s since %s",
@@ -390,7 +407,7 @@ func placementReason(cfg Config, sp SubuserPlan, pl placement) string {
 		if pl.tier > pl.prevTier {
 			dir, ref = "below", cfg.Tiers[pl.tier-1].MinScore
 		}
-		fmt.Fprintf(&b, " since %s: median %s %s for %d days (hold %d), was %s",
+		fmt.Fprintf(&b, " since %s: median %s %s for %d days (hold %d), previously tier %s",
 			sp.TierSince, dir, fmtScore(ref), sp.DaysHeld, cfg.HoldDays, cfg.Tiers[pl.prevTier].Name)
 	default:
 		fmt.Fprintf(&b, " since %s (%d days)", sp.TierSince, sp.DaysHeld)

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,20 +90,66 @@ type fixture struct {
 	st  *store.SQLite
 }
 
+// newFixture serves a (testAccount when nil) and stores its histories.
+// The store of testAccount is shared by the tests, which only read it:
+// filling a SQLite store is slow under the race detector.
 func newFixture(t *testing.T, a *seqtest.Account) *fixture {
 	t.Helper()
-	ctx := context.Background()
+	var st *store.SQLite
+	if a == nil {
+		a = testAccount()
+		sharedStoreOnce.Do(func() {
+			sharedStoreDir, sharedStoreErr = os.MkdirTemp("", "pools-test-")
+			if sharedStoreErr == nil {
+				sharedStore, sharedStoreErr = fillStore(filepath.Join(sharedStoreDir, "sgseq.db"), a)
+			}
+		})
+		if sharedStoreErr != nil {
+			t.Fatal(sharedStoreErr)
+		}
+		st = sharedStore
+	} else {
+		var err error
+		if st, err = fillStore(filepath.Join(t.TempDir(), "sgseq.db"), a); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+	}
 	srv := seqtest.NewServer(seqtest.WithAccount(a), seqtest.WithNow(func() time.Time { return genTime }))
 	t.Cleanup(srv.Close)
 	c, err := srv.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "sgseq.db"))
-	if err != nil {
-		t.Fatal(err)
+	return &fixture{srv: srv, c: c, st: st}
+}
+
+var (
+	sharedStoreOnce sync.Once
+	sharedStore     *store.SQLite
+	sharedStoreDir  string
+	sharedStoreErr  error
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if sharedStore != nil {
+		_ = sharedStore.Close()
 	}
-	t.Cleanup(func() { _ = st.Close() })
+	if sharedStoreDir != "" {
+		_ = os.RemoveAll(sharedStoreDir)
+	}
+	os.Exit(code)
+}
+
+// fillStore opens a new store at path holding every subuser day of a.
+func fillStore(path string, a *seqtest.Account) (*store.SQLite, error) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
 	byDate := map[client.Date][]store.DayScore{}
 	for _, s := range a.Subusers {
 		for _, d := range s.History {
@@ -111,10 +158,11 @@ func newFixture(t *testing.T, a *seqtest.Account) *fixture {
 	}
 	for d, rows := range byDate {
 		if err := st.SaveDay(ctx, store.ScopeSubusers, d, rows); err != nil {
-			t.Fatal(err)
+			_ = st.Close()
+			return nil, err
 		}
 	}
-	return &fixture{srv: srv, c: c, st: st}
+	return st, nil
 }
 
 // plan makes the plan of the fixture's current state.
@@ -145,7 +193,7 @@ func (f *fixture) mutations() []seqtest.Call {
 
 func TestPlanGolden(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, testAccount())
+	f := newFixture(t, nil)
 	p := f.plan(t, DefaultConfig())
 	var buf bytes.Buffer
 	if err := p.WriteJSON(&buf); err != nil {
@@ -170,7 +218,7 @@ func TestPlanGolden(t *testing.T) {
 
 func TestPlanKnownHistory(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, testAccount())
+	f := newFixture(t, nil)
 	p := f.plan(t, DefaultConfig())
 	type want struct {
 		tier, target string
@@ -208,7 +256,7 @@ func TestPlanKnownHistory(t *testing.T) {
 		}
 	}
 	b, _ := p.Subuser("bravo")
-	for _, part := range []string{"median 2 over 7 days", "tier low", "median below 3 for 7 days", "was high", "from pool high-reputation",
+	for _, part := range []string{"median 2 over 7 days", "tier low", "median below 3 for 7 days", "previously tier high", "from pool high-reputation",
 		"spam_rate 1", "underperforming sender in pool high-reputation: score 2 vs pool median 4.5"} {
 		if !strings.Contains(b.Reason, part) {
 			t.Errorf("bravo's reason %q lacks %q", b.Reason, part)
@@ -260,7 +308,7 @@ func TestPlanHysteresisThroughStore(t *testing.T) {
 		text string
 	}{
 		{"dip2", false, "high", "median in tier mid for 2 of 3 days needed"},
-		{"dip3", true, "mid", "median below 4 for 3 days (hold 3), was high"},
+		{"dip3", true, "mid", "median below 4 for 3 days (hold 3), previously tier high"},
 		{"dip2-back", false, "high", "tier high"},
 	} {
 		s, _ := p.Subuser(tt.name)
@@ -273,7 +321,7 @@ func TestPlanHysteresisThroughStore(t *testing.T) {
 func TestApplyMakesExactlyThePlannedCalls(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, testAccount())
+	f := newFixture(t, nil)
 	p := f.plan(t, DefaultConfig())
 	pr, err := Prepare(ctx, f.c, p, ApplyOptions{Now: func() time.Time { return genTime.Add(time.Hour) }})
 	if err != nil {
@@ -356,7 +404,7 @@ func jsonEqual(t *testing.T, a, b string) bool {
 func TestApplyFailureHalfWay(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, testAccount())
+	f := newFixture(t, nil)
 	p := f.plan(t, DefaultConfig())
 	pr, err := Prepare(ctx, f.c, p, ApplyOptions{Now: func() time.Time { return genTime }})
 	if err != nil {
@@ -426,7 +474,7 @@ func TestApplyStalePlan(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, testAccount())
+			f := newFixture(t, nil)
 			p := f.plan(t, DefaultConfig())
 			if tt.mutate != nil {
 				tt.mutate(t, f)
@@ -456,7 +504,7 @@ func TestApplyStalePlan(t *testing.T) {
 func TestApplyCreatesMissingPoolAndStopsWithoutIPs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, testAccount())
+	f := newFixture(t, nil)
 	cfg := DefaultConfig()
 	cfg.Tiers[0].Pool = "top-senders" // does not exist yet
 	p := f.plan(t, cfg)
@@ -532,7 +580,7 @@ func TestReadPlan(t *testing.T) {
 func TestDetector(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, testAccount())
+	f := newFixture(t, nil)
 	d := NewDetector(f.c, DefaultConfig(), WithNow(func() time.Time { return genTime }))
 	as, tcs, err := d.Detect(ctx, f.st, asOf)
 	if err != nil {
@@ -572,14 +620,14 @@ func TestDetector(t *testing.T) {
 func TestDetectorErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, testAccount())
+	f := newFixture(t, nil)
 	f.srv.FailOn(http.MethodGet, "/v3/ips", http.StatusForbidden, 0)
 	as, tcs, err := NewDetector(f.c, DefaultConfig()).Detect(ctx, f.st, asOf)
 	if as != nil || tcs != nil || err != nil {
 		t.Errorf("forbidden: %v %v %v, want nothing", as, tcs, err)
 	}
 
-	g := newFixture(t, testAccount())
+	g := newFixture(t, nil)
 	g.srv.FailOn(http.MethodGet, "/v3/ips/pools", http.StatusBadRequest, 0)
 	_, _, err = NewDetector(g.c, DefaultConfig()).Detect(ctx, g.st, asOf)
 	var apiErr *client.APIError
@@ -594,9 +642,23 @@ func TestDetectorErrors(t *testing.T) {
 func TestDemoAccountOutliers(t *testing.T) {
 	t.Parallel()
 	// The only outlier the demo account plants is the only one found.
+	// Built from the histories directly: storing 120 days × 36 subusers
+	// is slow under the race detector.
 	a := seqtest.DemoAccount(asOf)
-	f := newFixture(t, a)
-	p := f.plan(t, DefaultConfig())
+	srv := seqtest.NewServer(seqtest.WithAccount(a))
+	t.Cleanup(srv.Close)
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := LoadState(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(DefaultConfig(), state, accountHistory(a), asOf, genTime)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var planted []seqtest.Planted
 	for _, pl := range a.Planted() {
 		if pl.Kind == seqtest.KindOutlier {
@@ -612,4 +674,15 @@ func TestDemoAccountOutliers(t *testing.T) {
 			t.Errorf("outlier %+v, planted %+v", o, w)
 		}
 	}
+}
+
+// accountHistory returns the subusers' histories of a in NewPlan's form.
+func accountHistory(a *seqtest.Account) map[string][]Day {
+	out := map[string][]Day{}
+	for _, s := range a.Subusers {
+		for _, d := range s.History {
+			out[s.Username] = append(out[s.Username], Day{Date: d.Date, Score: d.Score, Metrics: d.Metrics})
+		}
+	}
+	return out
 }

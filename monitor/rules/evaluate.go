@@ -362,7 +362,7 @@ func (e *evaluator) eligibility(last point, unscored, days int) alert.Alert {
 		Severity: alert.Info,
 		State:    alert.Firing,
 		Date:     e.asOf,
-		Since:    last.date.AddDays(1),
+		Since:    last.date.AddDays(days),
 		From:     client.Float(last.score),
 		Advice:   AdviceFor(alert.RuleEligibility),
 	}
@@ -370,7 +370,7 @@ func (e *evaluator) eligibility(last point, unscored, days int) alert.Alert {
 		a.Severity = alert.Warning
 	}
 	a.Message = fmt.Sprintf("%s: no score for %d days since %s (last score %s on %s); "+
-		"open tracking off or under 1,000 messages in 30 days?", e.account, unscored, a.Since, num(last.score), last.date)
+		"open tracking off or under 1,000 messages in 30 days?", e.account, unscored, last.date.AddDays(1), num(last.score), last.date)
 	return a
 }
 

@@ -21,6 +21,7 @@ const (
 	keepFiring  = iota // upsert rec; mark notified if delivered
 	sendResolve        // delete if delivered, else keep as pending resolution
 	dropSilent         // cleared before it was ever notified: delete
+	untouched          // account not evaluated: not written back
 )
 
 type planEntry struct {
@@ -107,7 +108,11 @@ func Reconcile(now time.Time, repeat time.Duration, stored []store.AlertRecord, 
 	}
 
 	for _, r := range stored {
-		if _, ok := cur[r.Key]; ok || !evaluated[r.Account] {
+		if _, ok := cur[r.Key]; ok {
+			continue
+		}
+		if !evaluated[r.Account] {
+			p.entries = append(p.entries, planEntry{kind: untouched, rec: r})
 			continue
 		}
 		switch {
@@ -169,13 +174,13 @@ func (p *Plan) Commit(delivered map[string]bool) (upsert []store.AlertRecord, de
 	return upsert, deleteKeys
 }
 
-// Firing returns the alerts that are firing after this run (whether or not
-// they are notified now), sorted by key: what "sgseq status" and the metrics
-// report as firing.
+// Firing returns the alerts that are firing after this run, whether or not
+// they are notified now, including the stored firing alerts of accounts not
+// evaluated in this run; sorted by key. Pending resolutions are not firing.
 func (p *Plan) Firing() []alert.Alert {
 	var out []alert.Alert
 	for _, e := range p.entries {
-		if e.kind == keepFiring {
+		if e.kind == keepFiring || (e.kind == untouched && e.rec.State != alert.Resolved) {
 			out = append(out, e.rec.Alert)
 		}
 	}

@@ -230,6 +230,19 @@ func TestReconcileRecords(t *testing.T) {
 	if !reflect.DeepEqual(del, []string{"a/drop"}) {
 		t.Errorf("delivered resolution not deleted: %v", del)
 	}
+
+	// An account not evaluated: its firing alert is still listed as firing,
+	// and nothing about it is written back.
+	p = rules.Reconcile(t0.Add(3*time.Hour), time.Hour, up, nil, map[string]bool{"other": true})
+	if len(p.Notify) != 0 {
+		t.Errorf("unevaluated account notified: %+v", p.Notify)
+	}
+	if f := p.Firing(); len(f) != 1 || f[0].Key != "a/drop" {
+		t.Errorf("Firing() without evaluation = %+v", f)
+	}
+	if up2, del2 := p.Commit(nil); len(up2) != 0 || len(del2) != 0 {
+		t.Errorf("unevaluated account written back: %+v %v", up2, del2)
+	}
 }
 
 // ExampleEvaluate shows a subuser whose score fell from 5 to 3 because its

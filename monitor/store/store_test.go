@@ -454,6 +454,11 @@ func TestOpenCreatesPrivateFile(t *testing.T) {
 	if s.Path() != path {
 		t.Errorf("Path() = %s", s.Path())
 	}
+	defer func() { // Close is idempotent
+		if err := s.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	}()
 	for p, want := range map[string]os.FileMode{dir: 0o700, path: 0o600} {
 		fi, err := os.Stat(p)
 		if err != nil {

@@ -57,8 +57,12 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 // on a 429 or an exhausted budget) capped by max; otherwise a jittered
 // exponential backoff between min and max.
 func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+	return backoffAt(time.Now(), minWait, maxWait, attempt, resp)
+}
+
+// backoffAt is backoff with the current time given.
+func backoffAt(now time.Time, minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil {
-		now := time.Now()
 		if d := retryAfter(resp.Header, now); d > 0 {
 			return min(d, maxWait)
 		}

@@ -151,7 +151,7 @@ func TestRetryContextCanceledDuringWait(t *testing.T) {
 
 func TestBackoff(t *testing.T) {
 	t.Parallel()
-	now := time.Now()
+	now := time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
 	mk := func(status int, kv ...string) *http.Response { return jsonResp(status, ``, kv...) }
 	tests := []struct {
 		name     string
@@ -165,17 +165,17 @@ func TestBackoff(t *testing.T) {
 		{"retry-after", mk(429, HeaderRetryAfter, "7"), 0, 7 * time.Second, 7 * time.Second},
 		{"retry-after on 503", mk(503, HeaderRetryAfter, "2"), 5, 2 * time.Second, 2 * time.Second},
 		{"bad retry-after falls back", mk(429, HeaderRetryAfter, "soon"), 0, 500 * time.Millisecond, time.Second},
-		{"reset unix time", mk(429, HeaderRateReset, itoa(now.Unix()+20)), 0, 18 * time.Second, 20 * time.Second},
+		{"reset unix time", mk(429, HeaderRateReset, itoa(now.Unix()+20)), 0, 20 * time.Second, 20 * time.Second},
 		{"reset in the past", mk(429, HeaderRateReset, itoa(now.Unix()-20)), 0, time.Second, time.Second},
 		{"reset ignored on 500 with budget left", mk(500, HeaderRateRemaining, "5", HeaderRateReset, "25"), 0, 500 * time.Millisecond, time.Second},
-		{"reset honoured when budget spent", mk(500, HeaderRateRemaining, "0", HeaderRateReset, "25"), 0, 24 * time.Second, 25 * time.Second},
+		{"reset honoured when budget spent", mk(500, HeaderRateRemaining, "0", HeaderRateReset, "25"), 0, 25 * time.Second, 25 * time.Second},
 		{"reset capped", mk(429, HeaderRateReset, "3600"), 0, 30 * time.Second, 30 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			for range 20 {
-				got := backoff(time.Second, 30*time.Second, tt.attempt, tt.resp)
+				got := backoffAt(now, time.Second, 30*time.Second, tt.attempt, tt.resp)
 				if got < tt.min || got > tt.max {
 					t.Fatalf("backoff = %v, want %v..%v", got, tt.min, tt.max)
 				}

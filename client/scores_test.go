@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/jarcoal/httpmock"
@@ -168,11 +169,11 @@ func TestPolling(t *testing.T) {
 		{"MaxAttempts exhausted", func() httpmock.Responder { return respond(202, "") },
 			&PollPolicy{MinWait: time.Millisecond, MaxWait: time.Millisecond, MaxAttempts: 3}, nil, nil, 3, []error{ErrScoresPending}},
 		{"context deadline while polling", func() httpmock.Responder { return respond(202, "") },
-			&PollPolicy{MinWait: time.Millisecond, MaxWait: 2 * time.Millisecond}, nil,
+			&PollPolicy{MinWait: 2 * time.Second, MaxWait: time.Minute}, nil, // waits 2, 4, ... 32, 60, 60, ...
 			func() (context.Context, context.CancelFunc) {
-				return context.WithTimeout(context.Background(), 30*time.Millisecond)
+				return context.WithTimeout(context.Background(), 5*time.Minute)
 			},
-			0, []error{ErrScoresPending, context.DeadlineExceeded}},
+			9, []error{ErrScoresPending, context.DeadlineExceeded}},
 		{"context canceled while polling", func() httpmock.Responder { return respond(202, "") },
 			&PollPolicy{MinWait: time.Hour, MaxWait: time.Hour}, nil,
 			func() (context.Context, context.CancelFunc) {
@@ -185,42 +186,49 @@ func TestPolling(t *testing.T) {
 		for _, call := range []string{"Scores", "SubuserScoresPage"} {
 			t.Run(tt.name+"/"+call, func(t *testing.T) {
 				t.Parallel()
-				var opts []Option
-				if tt.poll != nil {
-					opts = append(opts, WithPollPolicy(*tt.poll))
-				}
-				c, rec := newMocked(t, tt.respond(), opts...)
-				ctx, cancel := context.WithCancel(context.Background())
-				if tt.ctx != nil {
-					ctx, cancel = tt.ctx()
-				}
-				defer cancel()
-				var err error
-				var n int
-				if call == "Scores" {
-					var s []Score
-					s, err = c.Scores(ctx, testYesterday, testYesterday, tt.opts...)
-					n = len(s)
-				} else {
-					var p *SubuserScoresPage
-					p, err = c.SubuserScoresPage(ctx, testYesterday, nil, tt.opts...)
-					if p != nil {
-						n = len(p.Scores)
-					}
-				}
-				if tt.wantErr == nil && (err != nil || n != 1) {
-					t.Fatalf("got %d scores, err %v", n, err)
-				}
-				for _, target := range tt.wantErr {
-					if !errors.Is(err, target) {
-						t.Errorf("err = %v, want errors.Is %v", err, target)
-					}
-				}
-				if calls := rec.count(); tt.wantCalls > 0 && calls != tt.wantCalls {
-					t.Errorf("%d requests, want %d", calls, tt.wantCalls)
-				}
+				// On synctest's fake clock, so that the context ends
+				// exactly while polling, whatever the machine's load.
+				synctest.Test(t, func(t *testing.T) { testPoll(t, tt.respond, tt.poll, tt.opts, tt.ctx, tt.wantCalls, tt.wantErr, call) })
 			})
 		}
+	}
+}
+
+func testPoll(t *testing.T, respond func() httpmock.Responder, poll *PollPolicy, callOpts []CallOption,
+	mkCtx func() (context.Context, context.CancelFunc), wantCalls int, wantErr []error, call string) {
+	var opts []Option
+	if poll != nil {
+		opts = append(opts, WithPollPolicy(*poll))
+	}
+	c, rec := newMocked(t, respond(), opts...)
+	ctx, cancel := context.WithCancel(context.Background())
+	if mkCtx != nil {
+		ctx, cancel = mkCtx()
+	}
+	defer cancel()
+	var err error
+	var n int
+	if call == "Scores" {
+		var s []Score
+		s, err = c.Scores(ctx, testYesterday, testYesterday, callOpts...)
+		n = len(s)
+	} else {
+		var p *SubuserScoresPage
+		p, err = c.SubuserScoresPage(ctx, testYesterday, nil, callOpts...)
+		if p != nil {
+			n = len(p.Scores)
+		}
+	}
+	if wantErr == nil && (err != nil || n != 1) {
+		t.Fatalf("got %d scores, err %v", n, err)
+	}
+	for _, target := range wantErr {
+		if !errors.Is(err, target) {
+			t.Errorf("err = %v, want errors.Is %v", err, target)
+		}
+	}
+	if calls := rec.count(); wantCalls > 0 && calls != wantCalls {
+		t.Errorf("%d requests, want %d", calls, wantCalls)
 	}
 }
 

@@ -415,6 +415,20 @@ func TestSweeps(t *testing.T) {
 	if last, _, _ = s.LastSweep(ctx, false); last.Err != "x" || last.Succeeded() {
 		t.Errorf("failed sweep = %+v", last)
 	}
+	// Credentials never reach the store, even inside an error text.
+	id4, err := s.BeginSweep(ctx, t0.Add(4*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaky := errors.New(`notify (slack): Post "https://hooks.slack.com/services/T000/B000/XXXXsecretXXXX": timeout; ` +
+		`key SG.abcDEF_123.xyz-789 token xoxb-1234-abcd`)
+	if err := s.FinishSweep(ctx, id4, t0.Add(5*time.Hour), leaky); err != nil {
+		t.Fatal(err)
+	}
+	if last, _, _ = s.LastSweep(ctx, false); strings.Contains(last.Err, "secret") || strings.Contains(last.Err, "SG.abc") ||
+		strings.Contains(last.Err, "xoxb-") || !strings.Contains(last.Err, "notify (slack)") {
+		t.Errorf("stored sweep error %q", last.Err)
+	}
 }
 
 func TestPrune(t *testing.T) {

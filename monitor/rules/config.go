@@ -100,7 +100,9 @@ func DefaultConfig() Config {
 // FieldError is one invalid setting; Field is its YAML path, such as
 // "rules.drop.min_drop".
 type FieldError struct {
-	Field  string
+	// Field is the setting's YAML path, such as "rules.drop.min_drop".
+	Field string
+	// Reason says what is wrong, such as "must be > 0 and <= 4, got 0".
 	Reason string
 }
 

@@ -23,4 +23,13 @@
 //
 // Each rule may require its condition to hold for_days consecutive scored
 // days before it fires; Since is still the first day.
+//
+// # Lifecycle
+//
+// [Reconcile] compares the alerts firing now with the stored states: a new
+// alert is notified once, a still-firing one again as a reminder after the
+// repeat interval (or at once when its severity rose), a cleared one once as
+// resolved. [Plan.Commit] marks notified only the keys actually delivered,
+// so a failed notification goes out on the next run, and a restart (same
+// stored states) repeats nothing.
 package rules

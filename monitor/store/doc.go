@@ -1,0 +1,36 @@
+// Package store keeps the monitor's state: every account's daily SEQ score
+// and metrics, which (scope, date) pairs were fetched completely, the
+// lifecycle state of every alert and a log of sweeps.
+//
+// [Store] is the interface the monitor codes against; [SQLite] implements it
+// in one SQLite file (modernc.org/sqlite, no cgo) in WAL mode, with
+// versioned schema migrations embedded in the binary.
+//
+// # Ineligible days
+//
+// SendGrid returns no score on days an account is not eligible (open tracking
+// off, or under 1,000 messages in the previous 30 days). Such a day is stored
+// with a NULL score and read back as a [DayScore] whose Score and Metrics are
+// nil; it is never turned into 0.
+//
+// # Transactions
+//
+// Every write is one transaction: [Store.SaveDay] writes the scores of one
+// (scope, date) and its completion mark together, so a crash or kill
+// mid-sweep leaves either the whole day or nothing, and the next run fetches
+// again exactly the dates that are not marked complete.
+//
+// # Concurrency
+//
+// A [SQLite] is safe for concurrent use. Writes go through one connection,
+// each in a BEGIN IMMEDIATE transaction, so concurrent savers queue in Go
+// (honouring their contexts) instead of failing with SQLITE_BUSY; reads use
+// a small pool of read-only connections that WAL lets run beside a write.
+// Several processes (a daemon and "sgseq status") may share the file: a
+// writer waits up to 5 s (busy_timeout) for another process's write lock.
+//
+// # Location
+//
+// [DefaultPath] is $XDG_STATE_HOME/sgseq/sgseq.db, or
+// ~/.local/state/sgseq/sgseq.db when XDG_STATE_HOME is unset.
+package store

@@ -482,9 +482,42 @@ func Parse(file string, data []byte, env Env) (Config, error) {
 	c := DefaultConfig()
 	c.file = file
 	c.lines = map[string]int{}
-	if err := decodeYAML(file, data, &c, env, c.lines); err != nil {
-		return c, err
-	}
+	decErr := decodeYAML(file, data, &c, env, c.lines)
 	c.applyEnv(env)
-	return c, c.Validate()
+	valErr := c.Validate()
+	if decErr == nil {
+		return c, valErr
+	}
+	// Report both, but not a validation error about a field that already
+	// failed to decode (it holds its default).
+	errs := unwrapJoined(decErr)
+	bad := map[string]bool{}
+	for _, e := range errs {
+		var fe *FieldError
+		if errors.As(e, &fe) {
+			if fe.Field == "" {
+				return c, decErr // a syntax error: the rest means nothing
+			}
+			bad[fe.Field] = true
+		}
+	}
+	for _, e := range unwrapJoined(valErr) {
+		var fe *FieldError
+		if errors.As(e, &fe) && bad[fe.Field] {
+			continue
+		}
+		errs = append(errs, e)
+	}
+	return c, errors.Join(errs...)
+}
+
+// unwrapJoined returns the errors of an errors.Join, or err alone.
+func unwrapJoined(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

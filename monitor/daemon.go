@@ -18,6 +18,7 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor/notify"
+	"github.com/sgseq/sgseq/monitor/pools"
 	"github.com/sgseq/sgseq/monitor/store"
 )
 
@@ -53,6 +54,16 @@ type options struct {
 	stdout     io.Writer
 	httpClient *http.Client
 	schedule   cron.Schedule
+	noPools    bool
+}
+
+// WithoutPoolDetector leaves out the IP-pool detector that [New] adds when
+// the config's pools.enabled is true.
+func WithoutPoolDetector() Option {
+	return func(o *options) error {
+		o.noPools = true
+		return nil
+	}
 }
 
 // WithClient makes the daemon use c instead of building a client from the
@@ -166,7 +177,8 @@ func WithSlackHTTPClient(hc *http.Client) Option {
 
 // New builds a daemon from cfg (which should have passed
 // [Config.Validate]). It opens the store (creating its directory) unless
-// [WithStore] is given, builds the SendGrid client and the notifier.
+// [WithStore] is given, builds the SendGrid client and the notifier, and
+// adds the IP-pool detector (package pools) when pools.enabled is true.
 func New(ctx context.Context, cfg Config, opts ...Option) (*Daemon, error) {
 	o := &options{now: time.Now, logger: slog.New(slog.DiscardHandler), stdout: os.Stdout}
 	for _, opt := range opts {
@@ -232,6 +244,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Daemon, error) {
 			return nil, err
 		}
 		d.notifier = n
+	}
+
+	if cfg.Pools.Enabled && !o.noPools {
+		d.detectors = append(d.detectors, pools.NewDetector(d.client, cfg.Pools, pools.WithLogger(d.logger), pools.WithNow(d.now)))
 	}
 
 	if o.store != nil {
@@ -385,7 +401,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	c := cron.New(
 		cron.WithLocation(time.UTC),
 		cron.WithLogger(logger),
-		cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)),
+		// Recover outermost catches a panic anywhere in the chain; the
+		// inner Recover is needed because cron v3.0.1's SkipIfStillRunning
+		// hands its token back without defer: a panic crossing it would
+		// make every later run skip.
+		cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger), cron.Recover(logger)),
 	)
 	id := c.Schedule(d.schedule, cron.FuncJob(func() { d.scheduledRun(ctx) }))
 	c.Start()
@@ -445,4 +465,12 @@ func (d *Daemon) period(now time.Time) time.Duration {
 		return p
 	}
 	return 24 * time.Hour
+}
+
+// withSchedule replaces the config's schedule (tests use sub-second ones).
+func withSchedule(s cron.Schedule) Option {
+	return func(o *options) error {
+		o.schedule = s
+		return nil
+	}
 }

@@ -94,7 +94,10 @@ func openTestStore(tb testing.TB) *store.SQLite {
 // notifier.
 func newTestDaemon(tb testing.TB, cfg Config, srv *seqtest.Server, st store.Store, clk *testClock, n notify.Notifier, opts ...Option) *Daemon {
 	tb.Helper()
-	base := []Option{WithClientFunc(srv.Client), WithStore(st), WithClock(clk.Now), WithNotifier(n)}
+	base := []Option{WithClientFunc(srv.Client), WithStore(st), WithClock(clk.Now)}
+	if n != nil {
+		base = append(base, WithNotifier(n))
+	}
 	d, err := New(context.Background(), cfg, append(base, opts...)...)
 	if err != nil {
 		tb.Fatal(err)

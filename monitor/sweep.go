@@ -139,6 +139,16 @@ func (d *Daemon) Sweep(ctx context.Context, opts SweepOptions) (*SweepResult, er
 	if err != nil {
 		return res, fmt.Errorf("sweep: %w", err)
 	}
+	defer func() {
+		// Record a panicking sweep as failed, then let the panic go on to
+		// the caller (the daemon's cron chain recovers and logs it).
+		if p := recover(); p != nil {
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = d.store.FinishSweep(fctx, id, d.now(), fmt.Errorf("panic: %v", p))
+			panic(p)
+		}
+	}()
 	err = d.sweep(ctx, opts, res)
 	res.Requests = d.requests.Load() - reqs0
 	res.Duration = d.now().Sub(start)

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/sgseq/sgseq/monitor"
+)
+
+func init() { rootCmd.AddCommand(newBackfillCmd()) }
+
+func newBackfillCmd() *cobra.Command {
+	var configPath string
+	var days int
+	cmd := &cobra.Command{
+		Use:   "backfill",
+		Short: "Fetch and store the last N days of scores (no detection, no notification)",
+		Long: `Fetch every day of the last --days (at most 90, SendGrid's retention) that
+the store does not hold yet, for the parent and the monitored subusers, and
+store it. Days answered 202 (not ready) are asked again a few times, then
+left for the next run. A progress bar is drawn on stderr when it is a
+terminal.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if days < 1 || days > monitor.MaxWindowDays {
+				return fmt.Errorf("invalid --days %d: want 1 to %d", days, monitor.MaxWindowDays)
+			}
+			cfg, logger, err := monLoad(cmd, configPath, true)
+			if err != nil {
+				return err
+			}
+			d, err := monDaemon(cmd.Context(), cfg, logger, cmd.OutOrStdout(), monitor.WithoutPoolDetector())
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			opts := monitor.SweepOptions{Days: days, FetchOnly: true}
+			var bar *monProgress
+			if monIsTerminal(cmd.ErrOrStderr()) {
+				bar = &monProgress{w: cmd.ErrOrStderr()}
+				opts.Progress = bar.update
+			}
+			res, err := d.Sweep(cmd.Context(), opts)
+			if bar != nil {
+				bar.done()
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "backfilled %d day(s) for %d accounts up to %s in %s (%d requests)",
+				len(res.Fetched), res.Accounts, res.AsOf, res.Duration.Round(time.Millisecond), res.Requests)
+			if len(res.Pending) > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "; %d day(s) not ready yet (202): run again later", len(res.Pending))
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	monAddConfigFlag(cmd, &configPath)
+	cmd.Flags().IntVar(&days, "days", monitor.MaxWindowDays, "number of days to fill, ending yesterday (1-90)")
+	return cmd
+}
+
+// monIsTerminal reports whether w is a terminal.
+func monIsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// monProgress draws a one-line progress bar.
+type monProgress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	drawn bool
+}
+
+func (p *monProgress) update(done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if total <= 0 {
+		return
+	}
+	const width = 30
+	n := done * width / total
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d", strings.Repeat("#", n), strings.Repeat(" ", width-n), done, total)
+	p.drawn = true
+}
+
+func (p *monProgress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/internal/secret"
+	"github.com/sgseq/sgseq/monitor"
+	"github.com/sgseq/sgseq/monitor/store"
+)
+
+func init() { rootCmd.AddCommand(newMonitorCmd()) }
+
+func newMonitorCmd() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "monitor",
+		Short: "Run the monitoring daemon: sweep on a schedule, alert on score drops, serve /metrics",
+		Long: `Run the monitoring daemon until SIGINT or SIGTERM.
+
+On the config's cron schedule (default "0 6 * * *", daily at 06:00 UTC) it
+fetches every missing day of SEQ scores for the parent and its subusers,
+stores them, runs the detection rules and notifies Slack (or prints to
+stdout without Slack settings). It sweeps at start-up when the last
+successful sweep is older than one schedule period. It serves /healthz,
+/readyz and /metrics on http.addr (default 127.0.0.1:9464).
+
+Without --config it runs from the environment: SENDGRID_API_KEY,
+SENDGRID_BASE_URL, SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN + SLACK_CHANNEL,
+SGSEQ_DB.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, logger, err := monLoad(cmd, configPath, true)
+			if err != nil {
+				return err
+			}
+			d, err := monDaemon(cmd.Context(), cfg, logger, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			logger.Info("monitor starting", slog.String("schedule", cfg.Schedule), slog.String("http", cfg.HTTP.Addr))
+			return d.Run(cmd.Context())
+		},
+	}
+	monAddConfigFlag(cmd, &configPath)
+	return cmd
+}
+
+// monAddConfigFlag adds --config.
+func monAddConfigFlag(cmd *cobra.Command, path *string) {
+	cmd.Flags().StringVarP(path, "config", "c", "", "YAML config file (default: defaults plus environment variables)")
+}
+
+// monLoad loads the monitor config (file or environment), then applies the
+// global flags: --api-key-file, --base-url, --region and --log-level /
+// --log-format when given. needKey false tolerates a missing API key (for
+// the store-only commands). The logger writes to the command's stderr.
+func monLoad(cmd *cobra.Command, path string, needKey bool) (monitor.Config, *slog.Logger, error) {
+	var fileKey secret.Secret
+	if cliPersistent(cmd, "api-key-file") != "" {
+		k, err := cliAPIKey(cmd)
+		if err != nil {
+			return monitor.Config{}, nil, err
+		}
+		fileKey = k
+	}
+	env := monitor.Env(func(key string) (string, bool) {
+		if key == monitor.EnvAPIKey && !fileKey.IsZero() {
+			return fileKey.Reveal(), true
+		}
+		return os.LookupEnv(key)
+	})
+	cfg, err := monitor.Load(path, env)
+	pf := cmd.Root().PersistentFlags()
+	if pf.Changed("base-url") {
+		cfg.SendGrid.BaseURL = cliPersistent(cmd, "base-url")
+	}
+	if pf.Changed("region") {
+		cfg.SendGrid.Region = client.Region(cliPersistent(cmd, "region"))
+	}
+	if pf.Changed("log-level") {
+		cfg.Log.Level = cliPersistent(cmd, "log-level")
+	}
+	if pf.Changed("log-format") {
+		cfg.Log.Format = cliPersistent(cmd, "log-format")
+	}
+	if err == nil && (pf.Changed("base-url") || pf.Changed("region") || pf.Changed("log-level") || pf.Changed("log-format")) {
+		err = cfg.Validate()
+	}
+	if err != nil && !needKey {
+		err = monWithoutKeyError(err)
+	}
+	if err != nil {
+		return cfg, nil, err
+	}
+	return cfg, cfg.Logger(cmd.ErrOrStderr()), nil
+}
+
+// monWithoutKeyError drops the "sendgrid.api_key: required" problem from
+// a joined validation error.
+func monWithoutKeyError(err error) error {
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	var keep []error
+	for _, e := range list {
+		var fe *monitor.FieldError
+		if errors.As(e, &fe) && fe.Field == "sendgrid.api_key" && errors.Is(e, monitor.ErrRequired) {
+			continue
+		}
+		keep = append(keep, e)
+	}
+	return errors.Join(keep...)
+}
+
+// monDaemon builds the daemon for cfg: its client, store, notifier (the
+// log sink writes to stdout).
+func monDaemon(ctx context.Context, cfg monitor.Config, logger *slog.Logger, stdout io.Writer, opts ...monitor.Option) (*monitor.Daemon, error) {
+	base := []monitor.Option{monitor.WithLogger(logger), monitor.WithStdout(stdout)}
+	d, err := monitor.New(ctx, cfg, append(base, opts...)...)
+	if err != nil {
+		return nil, errors.New(secret.Scrub(err.Error(), cfg.SendGrid.APIKey, cfg.Notify.Slack.WebhookURL, cfg.Notify.Slack.BotToken))
+	}
+	return d, nil
+}
+
+// monOpenStore opens the store of cfg for the read-only commands; it
+// refuses to create an empty one.
+func monOpenStore(ctx context.Context, cfg monitor.Config) (*store.SQLite, error) {
+	p := cfg.Store.Path
+	if p == "" {
+		def, err := store.DefaultPath()
+		if err != nil {
+			return nil, err
+		}
+		p = def
+	}
+	if _, err := os.Stat(p); err != nil {
+		return nil, fmt.Errorf("no score history at %s: run \"sgseq backfill\" or \"sgseq check\" first (or set %s / store.path)", p, monitor.EnvStorePath)
+	}
+	return store.Open(ctx, p)
+}

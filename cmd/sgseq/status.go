@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/store"
+)
+
+func init() { rootCmd.AddCommand(newStatusCmd()) }
+
+// monTrendDays is the length of the status trend.
+const monTrendDays = 7
+
+// monStatusJSON is one account in "sgseq status -o json".
+type monStatusJSON struct {
+	Account  string        `json:"account"`
+	Date     client.Date   `json:"date"`
+	Score    *float64      `json:"score"`
+	Eligible bool          `json:"eligible"`
+	Trend    []*float64    `json:"trend"`
+	Alerts   []alert.Alert `json:"alerts"`
+}
+
+func newStatusCmd() *cobra.Command {
+	var configPath, format string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show every monitored account's latest score, 7-day trend and firing alerts (from the store)",
+		Long: `Show, from the store (no API call), every account's latest stored score, its
+trend over the 7 days ending at the newest stored day (a sparkline
+▁▂▃▄▅▆▇█ on a terminal, the values otherwise; "·" or "-" for a day without
+a score) and its firing alerts.
+
+-o json prints [{"account","date","score","eligible","trend","alerts"}]
+(score null when ineligible; trend oldest first, null for a day without a
+score; alerts as in "sgseq check -o json"). -o csv prints the columns
+account,date,score,eligible,trend,alerts (trend values space-separated,
+alert keys semicolon-separated).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutputFormat(format); err != nil {
+				return err
+			}
+			cfg, _, err := monLoad(cmd, configPath, false)
+			if err != nil {
+				return err
+			}
+			st, err := monOpenStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rows, err := monStatus(cmd.Context(), st)
+			if err != nil {
+				return err
+			}
+			return monWriteStatus(cmd.OutOrStdout(), format, rows, monIsTerminal(cmd.OutOrStdout()))
+		},
+	}
+	monAddConfigFlag(cmd, &configPath)
+	cliAddOutputFlag(cmd, &format)
+	return cmd
+}
+
+// monStatus reads the status of every stored account.
+func monStatus(ctx context.Context, st store.Store) ([]monStatusJSON, error) {
+	latest, err := st.Latest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := st.Alerts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	firing := map[string][]alert.Alert{}
+	for _, r := range recs {
+		if r.State == alert.Firing {
+			firing[r.Account] = append(firing[r.Account], r.Alert)
+		}
+	}
+	var end client.Date
+	for _, l := range latest {
+		if l.Date.After(end) {
+			end = l.Date
+		}
+	}
+	out := make([]monStatusJSON, 0, len(latest))
+	for _, l := range latest {
+		hist, err := st.History(ctx, l.Account, end.AddDays(-(monTrendDays - 1)), end)
+		if err != nil {
+			return nil, err
+		}
+		byDate := map[client.Date]*float64{}
+		for _, h := range hist {
+			byDate[h.Date] = h.Score
+		}
+		trend := make([]*float64, monTrendDays)
+		for i := range trend {
+			trend[i] = byDate[end.AddDays(i-(monTrendDays-1))]
+		}
+		as := firing[l.Account]
+		if as == nil {
+			as = []alert.Alert{}
+		}
+		out = append(out, monStatusJSON{Account: l.Account, Date: l.Date, Score: l.Score, Eligible: l.Score != nil, Trend: trend, Alerts: as})
+	}
+	return out, nil
+}
+
+// monSparkline renders scores 1-5 as ▁..█, "·" for a day without a score.
+func monSparkline(v []*float64) string {
+	const bars = "▁▂▃▄▅▆▇█"
+	r := []rune(bars)
+	var b strings.Builder
+	for _, p := range v {
+		if p == nil {
+			b.WriteRune('·')
+			continue
+		}
+		i := int(math.Round((min(max(*p, 1), 5) - 1) / 4 * float64(len(r)-1)))
+		b.WriteRune(r[i])
+	}
+	return b.String()
+}
+
+// monTrendText renders scores as "5 5 4 - 3".
+func monTrendText(v []*float64) string {
+	parts := make([]string, len(v))
+	for i, p := range v {
+		if p == nil {
+			parts[i] = "-"
+		} else {
+			parts[i] = cliFloat(*p)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func monScoreText(p *float64, none string) string {
+	if p == nil {
+		return none
+	}
+	return cliFloat(*p)
+}
+
+func monWriteStatus(w io.Writer, format string, rows []monStatusJSON, tty bool) error {
+	t := tableData{
+		Header:    []string{"ACCOUNT", "DATE", "SCORE", "TREND", "ALERTS"},
+		CSVHeader: []string{"account", "date", "score", "eligible", "trend", "alerts"},
+		JSON:      rows,
+	}
+	firing := 0
+	for _, r := range rows {
+		trend := monTrendText(r.Trend)
+		if tty {
+			trend = monSparkline(r.Trend)
+		}
+		var keys, descr []string
+		for _, a := range r.Alerts {
+			keys = append(keys, a.Key)
+			d := string(a.Rule)
+			if a.Metric != "" {
+				d += ":" + string(a.Metric)
+			}
+			descr = append(descr, d+" ("+string(a.Severity)+")")
+		}
+		firing += len(r.Alerts)
+		al := strings.Join(descr, ", ")
+		if al == "" {
+			al = "-"
+		}
+		t.Rows = append(t.Rows, []string{r.Account, r.Date.String(), monScoreText(r.Score, "ineligible"), trend, al})
+		t.CSVRows = append(t.CSVRows, []string{r.Account, r.Date.String(), monScoreText(r.Score, ""), fmt.Sprint(r.Eligible),
+			monTrendText(r.Trend), strings.Join(keys, ";")})
+	}
+	t.Footer = []string{fmt.Sprintf("%d accounts, %d alert(s) firing", len(rows), firing)}
+	return writeOutput(w, format, t)
+}

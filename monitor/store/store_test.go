@@ -632,3 +632,54 @@ func TestFromScore(t *testing.T) {
 		t.Errorf("ineligible FromScore = %+v", e)
 	}
 }
+
+// TestTwoHandlesOneFile opens the same new file twice at once (as a daemon
+// and a CLI command would) and writes through both concurrently: the
+// migrations run once and no write fails with SQLITE_BUSY.
+func TestTwoHandlesOneFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	handles := make([]*store.SQLite, 2)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range handles {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			handles[i], errs[i] = store.Open(ctx, path)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open #%d: %v", i, err)
+		}
+		t.Cleanup(func() { handles[i].Close() })
+	}
+	start := client.MustParseDate("2026-06-01")
+	for i, h := range handles {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 5 {
+				d := start.AddDays(i*5 + j)
+				days := []store.DayScore{scored("a", d, 3), scored("b", d, 4)}
+				if err := h.SaveDay(ctx, store.ScopeSubusers, d, days); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("handle #%d: %v", i, err)
+		}
+	}
+	for _, h := range handles {
+		if got := mustHistory(t, h, "b", client.Date{}, client.Date{}); len(got) != 10 {
+			t.Errorf("history has %d days, want 10", len(got))
+		}
+	}
+}

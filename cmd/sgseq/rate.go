@@ -1,0 +1,350 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/sgseq/sgseq/rating"
+)
+
+func init() { rootCmd.AddCommand(newRateCmd()) }
+
+// rateFlags are the flags shared by "rate" and "rate explain".
+type rateFlags struct {
+	asOf    string
+	strict  bool
+	workers int
+}
+
+func (f *rateFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.asOf, "as-of", "", "rate as of this time (RFC 3339, YYYY-MM-DD or Unix seconds); later events are ignored (default: the newest event)")
+	cmd.Flags().BoolVar(&f.strict, "strict", false, "stop at the first malformed line instead of skipping it")
+	cmd.Flags().IntVar(&f.workers, "workers", 0, "parsing goroutines (default: GOMAXPROCS)")
+}
+
+func (f *rateFlags) options() (rating.Options, error) {
+	opts := rating.Options{Strict: f.strict, Workers: f.workers}
+	if f.asOf != "" {
+		t, err := rateParseTime(f.asOf)
+		if err != nil {
+			return opts, fmt.Errorf("--as-of: %w", err)
+		}
+		opts.AsOf = t
+	}
+	return opts, nil
+}
+
+// rateParseTime accepts RFC 3339, YYYY-MM-DD (end of that day, UTC) or
+// Unix seconds.
+func rateParseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t.Add(24*time.Hour - time.Second), nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+		return time.Unix(n, 0).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not RFC 3339, YYYY-MM-DD or Unix seconds", s)
+}
+
+func newRateCmd() *cobra.Command {
+	var f rateFlags
+	var format, out string
+	var quiet bool
+	var maxErrors int
+	cmd := &cobra.Command{
+		Use:   "rate [flags] FILE...",
+		Short: "Rate contacts (-5..10, 1-5 stars) from Event Webhook data",
+		Long: `Rate reads SendGrid Event Webhook data (JSON arrays as posted, NDJSON or CSV
+with a header; .gz by extension; - for stdin) and writes one rating per
+contact: email, score, stars, segment, last_engaged, sends, human_opens,
+machine_opens, clicks, bounces, complaints, unsubscribes, sunset.
+
+A summary (events read/used/duplicates/skipped, contacts by stars, segment
+and sunset recommendation) goes to stderr. Malformed lines are skipped and
+listed with file:line; --strict stops at the first one (exit status 1).`,
+		Example: `  sgseq rate events.ndjson > ratings.csv
+  sgseq rate -o json --out ratings.json webhook-*.json.gz
+  sgseq rate --as-of 2026-10-01 events.csv
+  sgseq rate explain alice@example.com events.ndjson`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			of, err := rating.ParseOutputFormat(format)
+			if err != nil {
+				return err
+			}
+			opts, err := f.options()
+			if err != nil {
+				return err
+			}
+			stderr := cmd.ErrOrStderr()
+			bar := rateNewProgress(stderr, args)
+			if bar != nil {
+				opts.Progress = bar.update
+			}
+			started := time.Now()
+			e := rating.New(opts)
+			for _, path := range args {
+				if err := e.ReadFile(cmd.Context(), path); err != nil {
+					bar.done()
+					var pe *rating.ParseError
+					if errors.As(err, &pe) {
+						return &exitError{code: 1, err: fmt.Errorf("rate: %w", err)}
+					}
+					return fmt.Errorf("rate %s: %w", path, err)
+				}
+			}
+			res, err := e.Rate(cmd.Context())
+			bar.done()
+			if err != nil {
+				return fmt.Errorf("rate: %w", err)
+			}
+			w := cmd.OutOrStdout()
+			if out != "" && out != "-" {
+				fh, err := os.Create(out)
+				if err != nil {
+					return fmt.Errorf("rate: %w", err)
+				}
+				defer fh.Close()
+				w = fh
+			}
+			if err := rating.WriteRatings(w, of, res.Ratings); err != nil {
+				return fmt.Errorf("rate: write output: %w", err)
+			}
+			if fh, ok := w.(*os.File); ok && out != "" && out != "-" {
+				if err := fh.Close(); err != nil {
+					return fmt.Errorf("rate: write output: %w", err)
+				}
+			}
+			if !quiet {
+				rateWriteSummary(stderr, &res.Summary, time.Since(started), maxErrors)
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVarP(&format, "output", "o", "csv", "output format: csv, json or ndjson")
+	cmd.Flags().StringVar(&out, "out", "", "write ratings to this file (default stdout)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no summary on stderr")
+	cmd.Flags().IntVar(&maxErrors, "max-errors", 20, "malformed lines to list in the summary (all are counted)")
+	cmd.AddCommand(newRateExplainCmd())
+	return cmd
+}
+
+func newRateExplainCmd() *cobra.Command {
+	var f rateFlags
+	cmd := &cobra.Command{
+		Use:   "explain EMAIL FILE...",
+		Short: "Show one contact's events in time order and how each moved the score",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := f.options()
+			if err != nil {
+				return err
+			}
+			opts.Contact = args[0]
+			e := rating.New(opts)
+			for _, path := range args[1:] {
+				if err := e.ReadFile(cmd.Context(), path); err != nil {
+					var pe *rating.ParseError
+					if errors.As(err, &pe) {
+						return &exitError{code: 1, err: fmt.Errorf("rate explain: %w", err)}
+					}
+					return fmt.Errorf("rate explain %s: %w", path, err)
+				}
+			}
+			r, steps, found := e.Explain(args[0])
+			if !found {
+				return &exitError{code: 1, err: fmt.Errorf("rate explain: no events for %q", args[0])}
+			}
+			rateWriteExplain(cmd.OutOrStdout(), r, steps)
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// rateWriteExplain prints a contact's rating and its steps.
+func rateWriteExplain(w io.Writer, r rating.Rating, steps []rating.Step) {
+	last := "never"
+	if !r.LastEngaged.IsZero() {
+		last = r.LastEngaged.Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "%s: score %d (%s, %s), sunset %s, last engaged %s\n", r.Email, r.Score,
+		rateStars(r.Stars), r.Segment, r.Sunset, last)
+	fmt.Fprintf(w, "  sends %d, human opens %d, machine opens %d, clicks %d, bounces %d, complaints %d, unsubscribes %d\n",
+		r.Sends, r.HumanOpens, r.MachineOpens, r.Clicks, r.Bounces, r.Complaints, r.Unsubscribes)
+	for _, s := range steps {
+		ev := s.Kind.String()
+		switch {
+		case s.Kind == rating.KindBounce && s.Classification != rating.ClassNone:
+			ev += " (" + s.BounceType.String() + ", " + s.Classification.String() + ")"
+		case s.Kind == rating.KindBounce:
+			ev += " (" + s.BounceType.String() + ")"
+		case s.Kind == rating.KindOpen && s.MachineOpen:
+			ev += " (machine)"
+		}
+		fmt.Fprintf(w, "  %s  %-40s %6.2f → %6.2f  %s\n", s.Time.Format(time.RFC3339), ev, s.Before, s.After, s.Note)
+	}
+}
+
+func rateStars(n int) string {
+	return strings.Repeat("★", n) + strings.Repeat("☆", 5-n)
+}
+
+// rateWriteSummary prints the counts and histograms.
+func rateWriteSummary(w io.Writer, s *rating.Summary, took time.Duration, maxErrors int) {
+	for i, pe := range s.Errors {
+		if i >= maxErrors {
+			break
+		}
+		fmt.Fprintf(w, "skipped %v\n", pe)
+	}
+	if s.Skipped > int64(min(len(s.Errors), maxErrors)) {
+		fmt.Fprintf(w, "skipped lines not listed: %d\n", s.Skipped-int64(min(len(s.Errors), maxErrors)))
+	}
+	secs := took.Seconds()
+	fmt.Fprintf(w, "rated %d contacts as of %s from %d events (%s in %d inputs) in %s: %.0f MB/s, %.0f events/s\n",
+		s.Contacts, s.AsOf.Format(time.RFC3339), s.Read, rateBytes(s.Bytes), s.Inputs, took.Round(time.Millisecond),
+		float64(s.Bytes)/1e6/secs, float64(s.Read)/secs)
+	fmt.Fprintf(w, "events: read %d, used %d, duplicates %d, after as-of %d, skipped %d", s.Read, s.Used, s.Duplicates, s.AfterAsOf, s.Skipped)
+	if len(s.SkippedBy) > 0 {
+		var parts []string
+		for _, k := range rateSortedKeys(s.SkippedBy) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, s.SkippedBy[k]))
+		}
+		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
+	}
+	fmt.Fprintln(w)
+	total := max(1, s.Contacts)
+	fmt.Fprintln(w, "stars:")
+	for st := 5; st >= 1; st-- {
+		rateBar(w, rateStars(st), s.Stars[st], total)
+	}
+	fmt.Fprintln(w, "segments:")
+	for _, seg := range rating.Segments {
+		rateBar(w, string(seg), s.Segments[seg], total)
+	}
+	fmt.Fprintln(w, "sunset:")
+	for _, sn := range rating.Sunsets {
+		rateBar(w, string(sn), s.Sunsets[sn], total)
+	}
+}
+
+func rateBar(w io.Writer, label string, n, total int) {
+	const width = 40
+	frac := float64(n) / float64(total)
+	full := int(frac*width + 0.5)
+	if n > 0 && full == 0 {
+		full = 1
+	}
+	fmt.Fprintf(w, "  %-15s %-40s %9d %5.1f%%\n", label, strings.Repeat("█", full), n, 100*frac)
+}
+
+func rateSortedKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
+func rateBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// rateProgress draws a progress bar on a terminal stderr.
+type rateProgress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	sizes map[string]int64
+	total int64
+	prev  int64 // bytes of finished inputs
+	cur   string
+	last  time.Time
+	shown bool
+}
+
+// rateNewProgress returns a progress bar if stderr is a terminal and the
+// inputs are regular files, else nil (all methods accept a nil receiver).
+func rateNewProgress(stderr io.Writer, paths []string) *rateProgress {
+	f, ok := stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	p := &rateProgress{w: stderr, sizes: map[string]int64{}}
+	for _, path := range paths {
+		if path == "-" {
+			continue
+		}
+		if fi, err := os.Stat(path); err == nil {
+			p.sizes[path] = fi.Size()
+			p.total += fi.Size()
+		}
+	}
+	if p.total < 64<<20 {
+		return nil // small inputs finish before a bar helps
+	}
+	return p
+}
+
+func (p *rateProgress) update(name string, done int64) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if name != p.cur {
+		if p.cur != "" {
+			p.prev += p.sizes[p.cur]
+		}
+		p.cur = name
+	}
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = now
+	frac := min(1, float64(p.prev+done)/float64(max(1, p.total)))
+	const width = 30
+	n := int(frac * width)
+	fmt.Fprintf(p.w, "\r  reading [%s%s] %3.0f%% %s", strings.Repeat("=", n), strings.Repeat(" ", width-n), 100*frac, rateBytes(p.prev+done))
+	p.shown = true
+}
+
+func (p *rateProgress) done() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
+}

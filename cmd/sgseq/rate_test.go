@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sgseq/sgseq/rating"
+	"github.com/sgseq/sgseq/rating/gen"
+)
+
+func rateRun(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := newRateCmd()
+	var out, errb bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetArgs(args)
+	err = cmd.ExecuteContext(context.Background())
+	return out.String(), errb.String(), err
+}
+
+func rateGenFile(t *testing.T, contacts int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "events.ndjson")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gen.Write(context.Background(), f, gen.Config{Seed: 2, Contacts: contacts}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRateCommand(t *testing.T) {
+	t.Parallel()
+	path := rateGenFile(t, 400)
+	// What the library says, for the summary counts.
+	e := rating.New(rating.Options{})
+	if err := e.ReadFile(context.Background(), path); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Rate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if s.Duplicates == 0 || s.Read == 0 {
+		t.Fatalf("generated data without duplicates: %+v", s)
+	}
+
+	stdout, stderr, err := rateRun(t, path)
+	if err != nil {
+		t.Fatalf("rate: %v\n%s", err, stderr)
+	}
+	rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHeader := "email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset"
+	if got := strings.Join(rows[0], ","); got != wantHeader {
+		t.Errorf("header %s\nwant   %s", got, wantHeader)
+	}
+	if len(rows)-1 != s.Contacts {
+		t.Errorf("%d rows, want %d contacts", len(rows)-1, s.Contacts)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("events: read %d, used %d, duplicates %d, after as-of 0, skipped 0", s.Read, s.Used, s.Duplicates),
+		fmt.Sprintf("rated %d contacts", s.Contacts),
+		"stars:", "segments:", "sunset:", "champions", "dormant", "reengage",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stderr)
+		}
+	}
+	for st := 1; st <= 5; st++ {
+		found := false
+		for _, line := range strings.Split(stderr, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 3 && f[0] == rateStars(st) {
+				found = f[len(f)-2] == fmt.Sprint(s.Stars[st])
+			}
+		}
+		if !found {
+			t.Errorf("summary lacks %d stars: %d", st, s.Stars[st])
+		}
+	}
+	if strings.Contains(stdout, "rated ") {
+		t.Error("summary on stdout")
+	}
+
+	// JSON and NDJSON carry the same fields.
+	out := filepath.Join(t.TempDir(), "r.json")
+	if _, stderr, err := rateRun(t, "-q", "-o", "json", "--out", out, path); err != nil || stderr != "" {
+		t.Fatalf("json: %v %q", err, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []map[string]any
+	if err := json.Unmarshal(data, &objs); err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != s.Contacts {
+		t.Errorf("%d json objects", len(objs))
+	}
+	for _, k := range rating.Columns {
+		if _, ok := objs[0][k]; !ok {
+			t.Errorf("json lacks %q: %v", k, objs[0])
+		}
+	}
+	nd, _, err := rateRun(t, "-q", "-o", "ndjson", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(nd), "\n")
+	if len(lines) != s.Contacts {
+		t.Errorf("%d ndjson lines", len(lines))
+	}
+	var first map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || first["email"] != objs[0]["email"] {
+		t.Errorf("ndjson line %q: %v", lines[0], err)
+	}
+
+	// explain prints the contact's steps.
+	email := rows[1][0]
+	ex, _, err := rateRun(t, "explain", email, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(ex, email+": score "+rows[1][1]+" (") || !strings.Contains(ex, "delivered") {
+		t.Errorf("explain output:\n%s", ex)
+	}
+	if _, _, err := rateRun(t, "explain", "nobody@nowhere.example", path); err == nil {
+		t.Error("explain of an unknown contact succeeded")
+	}
+}
+
+func TestRateCommandErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.ndjson")
+	content := `{"email":"a@x.com","timestamp":1767000000,"event":"delivered"}` + "\n" +
+		`{"email":"a@x.com","timestamp":1767000000,"event":` + "\n" +
+		`{"email":"a@x.com","timestamp":1767000100,"event":"open"}` + "\n"
+	if err := os.WriteFile(bad, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := rateRun(t, bad)
+	if err != nil {
+		t.Fatalf("lenient: %v", err)
+	}
+	if !strings.Contains(stderr, "skipped "+bad+":2: truncated") || !strings.Contains(stderr, "skipped 1 (truncated 1)") {
+		t.Errorf("summary:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, "a@x.com,1,3,low,") {
+		t.Errorf("output:\n%s", stdout)
+	}
+	_, _, err = rateRun(t, "--strict", bad)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), ":2:") {
+		t.Errorf("strict: %v", err)
+	}
+	if _, _, err := rateRun(t, "-o", "xml", bad); err == nil {
+		t.Error("-o xml accepted")
+	}
+	if _, _, err := rateRun(t, "--as-of", "soon", bad); err == nil {
+		t.Error("--as-of soon accepted")
+	}
+	if _, _, err := rateRun(t, filepath.Join(dir, "missing.ndjson")); err == nil {
+		t.Error("missing file accepted")
+	}
+	// --as-of before the open: the contact has not engaged yet.
+	out, _, err := rateRun(t, "-q", "--as-of", "1767000050", bad)
+	if err != nil || !strings.Contains(out, "a@x.com,0,2,new,") {
+		t.Errorf("as-of: %v\n%s", err, out)
+	}
+}
+
+func TestRateParseTime(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"2026-10-01T12:00:00Z", "2026-10-01T12:00:00Z"},
+		{"2026-10-01", "2026-10-01T23:59:59Z"},
+		{"1767000000", "2025-12-29T09:20:00Z"},
+	} {
+		got, err := rateParseTime(tc.in)
+		if err != nil || got.Format("2006-01-02T15:04:05Z07:00") != tc.want {
+			t.Errorf("%s: %v %v, want %s", tc.in, got, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,704 @@
+package rating
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure an [Engine]. The zero value is usable.
+type Options struct {
+	// AsOf is the time ratings are computed at: later events are ignored.
+	// Zero means the newest event read.
+	AsOf time.Time
+	// Strict makes the first malformed line an error instead of a skip.
+	Strict bool
+	// Workers is the number of parsing goroutines; 0 means GOMAXPROCS.
+	Workers int
+	// MaxErrors is how many *ParseError values Summary.Errors keeps
+	// (every one is counted); 0 means 100.
+	MaxErrors int
+	// Contact, if set, keeps only the events of this email address (used
+	// by explain); it is trimmed and lower-cased.
+	Contact string
+	// BlockSize is the read size for line input; 0 means 4 MiB.
+	BlockSize int
+	// Progress, if set, is called after each block with the bytes of the
+	// current input consumed so far (compressed bytes for .gz).
+	Progress func(name string, done int64)
+	// Logger receives debug logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Summary counts what an [Engine] read and rated.
+type Summary struct {
+	Inputs     int              `json:"inputs"`
+	Bytes      int64            `json:"bytes"`      // input bytes read (decompressed)
+	Read       int64            `json:"read"`       // event objects / CSV rows seen
+	Used       int64            `json:"used"`       // events the model applied
+	Duplicates int64            `json:"duplicates"` // repeated sg_event_id (or fingerprint), ignored
+	AfterAsOf  int64            `json:"after_as_of"`
+	Skipped    int64            `json:"skipped"`    // malformed, not used
+	SkippedBy  map[string]int64 `json:"skipped_by"` // reason → count
+	Contacts   int              `json:"contacts"`
+	Stars      [6]int           `json:"stars"` // index 1..5
+	Segments   map[Segment]int  `json:"segments"`
+	Sunsets    map[Sunset]int   `json:"sunsets"`
+	AsOf       time.Time        `json:"as_of"`
+	Errors     []*ParseError    `json:"-"` // the first MaxErrors, in file and line order
+}
+
+// Result is the output of [Engine.Rate]: one Rating per contact, sorted by
+// email, and the summary.
+type Result struct {
+	Ratings []Rating
+	Summary Summary
+}
+
+// Engine reads Event Webhook data and rates contacts. Feed it with
+// [Engine.ReadFile], [Engine.Read] or [Engine.Add], then call
+// [Engine.Rate] once. An Engine is not safe for concurrent use; it uses
+// Options.Workers goroutines internally.
+type Engine struct {
+	opts    Options
+	log     *slog.Logger
+	only    string
+	workers []*worker
+	inputs  int
+	bytes   int64
+	rated   bool
+	stdin   io.Reader
+	open    func(string) (io.ReadCloser, error)
+}
+
+// ErrRated is returned when an Engine is used after Rate.
+var ErrRated = errors.New("rating: engine already rated")
+
+// numParts is the number of contact partitions (a power of two). Records
+// are stored per partition so Rate can process one partition at a time
+// with little extra memory.
+const (
+	partBits  = 6
+	numParts  = 1 << partBits
+	chunkRecs = 8192
+)
+
+type part struct {
+	keys   []contactKey
+	emails []string
+	chunks [][]record
+	cur    []record
+}
+
+func (p *part) len() int {
+	n := len(p.cur)
+	for _, c := range p.chunks {
+		n += len(c)
+	}
+	return n
+}
+
+type worker struct {
+	e       *Engine
+	parts   [numParts]part
+	tab     internTable
+	sc      scanner
+	read    int64
+	skipped map[string]int64
+	errs    []*ParseError
+	nerrs   int
+	maxTS   uint32
+	strict  *ParseError // first error in strict mode
+	pending []pendingLine
+}
+
+// New returns an Engine.
+func New(opts Options) *Engine {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxErrors <= 0 {
+		opts.MaxErrors = 100
+	}
+	if opts.BlockSize <= 0 {
+		opts.BlockSize = 4 << 20
+	}
+	e := &Engine{opts: opts, log: opts.Logger, stdin: os.Stdin,
+		open: func(p string) (io.ReadCloser, error) { return os.Open(p) }}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Contact != "" {
+		e.only = strings.ToLower(strings.TrimSpace(opts.Contact))
+	}
+	for range opts.Workers {
+		e.workers = append(e.workers, &worker{e: e, skipped: map[string]int64{}})
+	}
+	return e
+}
+
+// ReadFile reads one input: a path, "-" for standard input; a name ending
+// in ".gz" is gunzipped. See [Engine.Read].
+func (e *Engine) ReadFile(ctx context.Context, path string) error {
+	r, closeFn, err := openInput(path, e.open, e.stdin)
+	if err != nil {
+		return fmt.Errorf("open input: %w", err)
+	}
+	defer closeFn()
+	return e.Read(ctx, path, r)
+}
+
+// Read reads events from r; name labels errors and decides CSV by a
+// ".csv" suffix. The format is detected from the first bytes: JSON
+// objects one per line or JSON arrays (one webhook POST body per line, or
+// one large array) are parsed in parallel when each line holds whole
+// objects, sequentially when objects span lines; anything else is CSV
+// with a header row.
+//
+// Malformed lines are counted and skipped; with Options.Strict the first
+// one is returned as a *ParseError. Other errors are I/O errors or the
+// context's.
+func (e *Engine) Read(ctx context.Context, name string, r io.Reader) error {
+	if e.rated {
+		return ErrRated
+	}
+	e.inputs++
+	cr := &countReader{r: r}
+	br := bufio.NewReaderSize(cr, sniffSize)
+	head, _ := br.Peek(sniffSize)
+	format := sniff(name, head)
+	e.log.Debug("rating: read input", "name", name, "format", format.String())
+	var err error
+	switch format {
+	case FormatJSONLines:
+		err = e.readLines(ctx, name, br, cr)
+	default:
+		w := e.workers[0]
+		emit := func(f *fields, line int, perr error) bool {
+			w.read++
+			if perr != nil {
+				return w.bad(perr.(*ParseError))
+			}
+			w.add(f)
+			return true
+		}
+		if format == FormatCSV {
+			err = scanCSV(br, name, emit)
+		} else {
+			err = scanStream(&ctxReader{ctx: ctx, r: br}, name, false, emit)
+		}
+		if err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				// A bad CSV header: nothing of this input is usable.
+				w.read++
+				w.bad(pe)
+				if !e.opts.Strict {
+					err = nil
+				}
+			}
+		}
+		if err == nil && w.strict != nil {
+			err = w.strict
+		}
+	}
+	e.bytes += cr.n
+	if e.opts.Progress != nil {
+		e.opts.Progress(name, cr.n)
+	}
+	return err
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+type block struct {
+	data []byte
+	seq  int // block number; lines are counted by the workers
+}
+
+// readLines splits r into blocks of whole lines and parses them on all
+// workers.
+func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *countReader) error {
+	nw := len(e.workers)
+	work := make(chan block, nw)
+	free := make(chan []byte, nw+2)
+	for range nw + 2 {
+		free <- nil
+	}
+	var lineMu sync.Mutex
+	var blockLines []int // lines per block, filled by the workers
+	setLines := func(seq, n int) {
+		lineMu.Lock()
+		for len(blockLines) <= seq {
+			blockLines = append(blockLines, 0)
+		}
+		blockLines[seq] = n
+		lineMu.Unlock()
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for _, w := range e.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				if !stop.Load() {
+					n, ok := w.lines(name, b)
+					setLines(b.seq, n)
+					if !ok {
+						stop.Store(true)
+					}
+				}
+				free <- b.data[:0]
+			}
+		}()
+	}
+	var err error
+	var carry []byte
+	seq := 0
+	for _, w := range e.workers {
+		w.pending = w.pending[:0]
+	}
+	for !stop.Load() {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		buf := <-free
+		if want := e.opts.BlockSize + 2*len(carry); cap(buf) < want || (len(carry) == 0 && cap(buf) > 4*e.opts.BlockSize) {
+			// Room for the carried partial line plus a block; a buffer
+			// grown for one long line is dropped afterwards.
+			buf = make([]byte, 0, want+64<<10)
+		}
+		buf = append(buf[:0], carry...)
+		eof := false
+		for len(buf) < cap(buf) {
+			n, rerr := r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if rerr == io.EOF {
+				eof = true
+				break
+			}
+			if rerr != nil {
+				err = fmt.Errorf("read %s: %w", name, rerr)
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+		cut := len(buf)
+		if !eof {
+			i := bytes.LastIndexByte(buf, '\n')
+			if i < 0 {
+				// One line longer than the block: read on with a bigger buffer.
+				carry = append(carry[:0], buf...)
+				free <- buf[:0:0]
+				continue
+			}
+			cut = i + 1
+		}
+		carry = append(carry[:0], buf[cut:]...)
+		work <- block{data: buf[:cut], seq: seq}
+		seq++
+		if e.opts.Progress != nil {
+			e.opts.Progress(name, cr.n)
+		}
+		if eof {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	// Turn block-relative line numbers into file line numbers.
+	start := make([]int, len(blockLines)+1)
+	start[0] = 1
+	for i, n := range blockLines {
+		start[i+1] = start[i] + n
+	}
+	for _, w := range e.workers {
+		for _, p := range w.pending {
+			p.pe.Line += start[p.seq] - 1
+		}
+		w.pending = w.pending[:0]
+	}
+	if err != nil {
+		return err
+	}
+	if e.opts.Strict {
+		var first *ParseError
+		for _, w := range e.workers {
+			if w.strict != nil && (first == nil || w.strict.Line < first.Line) {
+				first = w.strict
+			}
+		}
+		if first != nil {
+			return first
+		}
+	}
+	return nil
+}
+
+// lines parses a block of whole lines and returns how many lines it held.
+// It returns false to stop (strict mode error). Errors carry line numbers
+// relative to the block until readLines fixes them.
+func (w *worker) lines(name string, b block) (int, bool) {
+	buf := b.data
+	line := 1
+	sc := &w.sc
+	for len(buf) > 0 {
+		var ln []byte
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			ln, buf = buf[:i], buf[i+1:]
+		} else {
+			ln, buf = buf, nil
+		}
+		sc.reset(ln, true)
+		for {
+			st, field, err := sc.next()
+			if st == scanDone {
+				break
+			}
+			w.read++
+			if st == scanEvent {
+				w.add(&sc.f)
+				continue
+			}
+			pe := &ParseError{File: name, Line: line, Field: field, Err: err}
+			kept := len(w.errs)
+			ok := w.bad(pe)
+			if len(w.errs) > kept || w.strict == pe {
+				w.pending = append(w.pending, pendingLine{pe, b.seq})
+			}
+			if !ok {
+				return line, false
+			}
+		}
+		line++
+	}
+	return line - 1, true
+}
+
+type pendingLine struct {
+	pe  *ParseError
+	seq int
+}
+
+// bad records a malformed event; it returns false in strict mode.
+func (w *worker) bad(pe *ParseError) bool {
+	w.skipped[reasonOf(pe.Err)]++
+	w.nerrs++
+	if len(w.errs) < w.e.opts.MaxErrors {
+		w.errs = append(w.errs, pe)
+	}
+	if w.e.opts.Strict {
+		if w.strict == nil {
+			w.strict = pe
+		}
+		return false
+	}
+	return true
+}
+
+// add stores a valid event.
+func (w *worker) add(f *fields) {
+	email := f.email
+	if w.e.only != "" && string(email) != w.e.only {
+		return
+	}
+	k := kindOf(f.kind)
+	ts := uint32(f.ts)
+	if ts > w.maxTS {
+		w.maxTS = ts
+	}
+	bt := f.btype
+	if k == KindBounce && bt == BounceNone {
+		bt = BounceHard
+	}
+	if k != KindBounce {
+		bt = BounceNone
+	}
+	key := fingerprintOf(f.eventID, k, f.ts, f.messageID)<<fpShift | packInfo(k, f.machine && k == KindOpen, bt, f.class)
+	ck := keyOf(email)
+	p := &w.parts[ck.part()]
+	if 2*(w.tab.n+1) > len(w.tab.slots) {
+		w.tab.grow()
+	}
+	slot := w.tab.lookup(ck)
+	if slot.key.h1 == 0 {
+		slot.key = ck
+		slot.id = uint32(len(p.emails))
+		w.tab.n++
+		p.emails = append(p.emails, string(email))
+		p.keys = append(p.keys, ck)
+	}
+	id := slot.id
+	if len(p.cur) == cap(p.cur) {
+		if p.cur != nil {
+			p.chunks = append(p.chunks, p.cur)
+		}
+		p.cur = make([]record, 0, min(chunkRecs, max(256, 2*cap(p.cur))))
+	}
+	p.cur = append(p.cur, record{ts: ts, cid: id, key: key})
+}
+
+// Add adds one decoded event, as if read from input. An event without
+// email, timestamp or a known kind is counted as skipped.
+func (e *Engine) Add(ev Event) {
+	w := e.workers[0]
+	w.read++
+	var sc scanner
+	f := &sc.f
+	f.email, f.hasEmail = []byte(ev.Email), true
+	f.ts, f.hasTS = ev.Timestamp.Unix(), !ev.Timestamp.IsZero()
+	f.badTS = f.hasTS && (f.ts <= 0 || f.ts > maxUnixSeconds)
+	f.kind, f.hasKind = []byte(ev.Kind.String()), ev.Kind != KindUnknown
+	f.eventID, f.messageID = []byte(ev.EventID), []byte(ev.MessageID)
+	f.btype, f.class, f.machine = ev.BounceType, ev.Classification, ev.MachineOpen
+	if _, field, err := sc.check(0); err != nil {
+		w.bad(&ParseError{File: "(added)", Line: int(w.read), Field: field, Err: err})
+		return
+	}
+	w.add(f)
+}
+
+// Rate merges what was read, rates every contact and returns the ratings
+// sorted by email with the summary. It consumes the stored events: call it
+// once.
+func (e *Engine) Rate(ctx context.Context) (*Result, error) {
+	if e.rated {
+		return nil, ErrRated
+	}
+	e.rated = true
+	sum := e.baseSummary()
+	asOf := e.asOf()
+	sum.AsOf = time.Unix(int64(asOf), 0).UTC()
+
+	results := make([][]Rating, numParts)
+	dups := make([]int64, numParts)
+	after := make([]int64, numParts)
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for range e.opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				p := int(next.Add(1) - 1)
+				if p >= numParts || ctx.Err() != nil {
+					return
+				}
+				results[p], dups[p], after[p] = e.ratePart(p, asOf)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, r := range results {
+		n += len(r)
+	}
+	all := make([]Rating, 0, n)
+	for p, r := range results {
+		all = append(all, r...)
+		results[p] = nil
+		sum.Duplicates += dups[p]
+		sum.AfterAsOf += after[p]
+	}
+	slices.SortFunc(all, func(a, b Rating) int { return strings.Compare(a.Email, b.Email) })
+	sum.Used = sum.Read - sum.Skipped - sum.Duplicates - sum.AfterAsOf
+	sum.Contacts = len(all)
+	for _, r := range all {
+		sum.Stars[r.Stars]++
+		sum.Segments[r.Segment]++
+		sum.Sunsets[r.Sunset]++
+	}
+	return &Result{Ratings: all, Summary: sum}, nil
+}
+
+func (e *Engine) baseSummary() Summary {
+	sum := Summary{Inputs: e.inputs, Bytes: e.bytes, SkippedBy: map[string]int64{},
+		Segments: map[Segment]int{}, Sunsets: map[Sunset]int{}}
+	for _, w := range e.workers {
+		sum.Read += w.read
+		for k, v := range w.skipped {
+			sum.SkippedBy[k] += v
+			sum.Skipped += v
+		}
+		sum.Errors = append(sum.Errors, w.errs...)
+	}
+	slices.SortStableFunc(sum.Errors, func(a, b *ParseError) int {
+		if c := cmp.Compare(a.File, b.File); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Line, b.Line)
+	})
+	if len(sum.Errors) > e.opts.MaxErrors {
+		sum.Errors = sum.Errors[:e.opts.MaxErrors]
+	}
+	return sum
+}
+
+func (e *Engine) asOf() uint32 {
+	if !e.opts.AsOf.IsZero() {
+		u := e.opts.AsOf.Unix()
+		return uint32(max(0, min(u, maxUnixSeconds)))
+	}
+	var m uint32
+	for _, w := range e.workers {
+		m = max(m, w.maxTS)
+	}
+	return m
+}
+
+// gather merges partition p of all workers: its emails, and its records
+// grouped by contact (offsets[c]..offsets[c+1]). It frees the workers'
+// copies when consume is set.
+func (e *Engine) gather(p int, consume bool) (emails []string, keys []contactKey, recs []record, offsets []int) {
+	var ids map[contactKey]uint32
+	remap := make([][]uint32, len(e.workers))
+	total := 0
+	for wi, w := range e.workers {
+		pt := &w.parts[p]
+		total += pt.len()
+		if len(pt.emails) == 0 {
+			continue
+		}
+		if emails == nil {
+			emails, keys = pt.emails, pt.keys
+			if !consume {
+				emails, keys = slices.Clone(pt.emails), slices.Clone(pt.keys)
+			}
+			rm := make([]uint32, len(pt.emails))
+			for i := range rm {
+				rm[i] = uint32(i)
+			}
+			remap[wi] = rm
+			continue
+		}
+		if ids == nil {
+			ids = make(map[contactKey]uint32, len(emails))
+			for i, k := range keys {
+				ids[k] = uint32(i)
+			}
+		}
+		rm := make([]uint32, len(pt.emails))
+		for i, k := range pt.keys {
+			id, ok := ids[k]
+			if !ok {
+				id = uint32(len(emails))
+				ids[k] = id
+				emails = append(emails, pt.emails[i])
+				keys = append(keys, k)
+			}
+			rm[i] = id
+		}
+		remap[wi] = rm
+	}
+	offsets = make([]int, len(emails)+1)
+	each := func(fn func(rm []uint32, c []record)) {
+		for wi, w := range e.workers {
+			pt := &w.parts[p]
+			for _, c := range pt.chunks {
+				fn(remap[wi], c)
+			}
+			fn(remap[wi], pt.cur)
+		}
+	}
+	each(func(rm []uint32, c []record) {
+		for _, r := range c {
+			offsets[rm[r.cid]+1]++
+		}
+	})
+	for i := 1; i < len(offsets); i++ {
+		offsets[i] += offsets[i-1]
+	}
+	recs = make([]record, total)
+	pos := slices.Clone(offsets[:len(emails)])
+	for wi, w := range e.workers {
+		pt := &w.parts[p]
+		rm := remap[wi]
+		scatter := func(c []record) {
+			for _, r := range c {
+				id := rm[r.cid]
+				r.cid = id
+				recs[pos[id]] = r
+				pos[id]++
+			}
+		}
+		for i, c := range pt.chunks {
+			scatter(c)
+			if consume {
+				pt.chunks[i] = nil
+			}
+		}
+		scatter(pt.cur)
+		if consume {
+			*pt = part{}
+		}
+	}
+	return emails, keys, recs, offsets
+}
+
+func (e *Engine) ratePart(p int, asOf uint32) (out []Rating, dups, after int64) {
+	emails, _, recs, offsets := e.gather(p, true)
+	out = make([]Rating, len(emails))
+	for c, email := range emails {
+		r, d, a := rateContact(email, recs[offsets[c]:offsets[c+1]], asOf, nil)
+		out[c] = r
+		dups += int64(d)
+		after += int64(a)
+	}
+	return out, dups, after
+}
+
+// Explain rates one contact and returns every event of it in time order
+// with how it moved the score (duplicates and events after the as-of time
+// are listed as ignored). It does not consume the engine. found is false
+// if no event of email was read.
+func (e *Engine) Explain(email string) (r Rating, steps []Step, found bool) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	k := keyOf([]byte(email))
+	_, keys, recs, offsets := e.gather(k.part(), false)
+	c := slices.Index(keys, k)
+	if c < 0 {
+		return Rating{}, nil, false
+	}
+	own := slices.Clone(recs[offsets[c]:offsets[c+1]])
+	r, _, _ = rateContact(email, own, e.asOf(), func(s Step) { steps = append(steps, s) })
+	return r, steps, true
+}

@@ -1,0 +1,498 @@
+// Package gen generates reproducible, realistic SendGrid Event Webhook data
+// for tests, demos and benchmarks of package rating.
+//
+// The generator simulates a sender with three lists mailed at different
+// cadences (daily, weekly, monthly) and contacts that follow personas:
+// champions, engaged, low, dormant, new, Apple-MPP machine openers,
+// bouncers (hard and soft), complainers, unsubscribers and
+// unsubscribe-then-resubscribe contacts. Events look like the real webhook
+// posts (about 500 bytes each: user agents, categories, custom arguments
+// merged at the top level, a nested object, url, ip, sg_message_id,
+// sg_event_id), arrive roughly in time order with some out-of-order
+// delivery, and a share of them is delivered more than once, as the
+// webhook does when it retries.
+//
+// Output is a pure function of [Config]: the same seed and sizes give the
+// same bytes.
+package gen
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Persona is the behaviour a generated contact follows.
+type Persona string
+
+// Personas.
+const (
+	Champion     Persona = "champion"     // opens most mail, clicks often
+	Engaged      Persona = "engaged"      // opens about half
+	Low          Persona = "low"          // opens rarely
+	Dormant      Persona = "dormant"      // engaged, then stops for good
+	New          Persona = "new"          // joined in the last three weeks, has not engaged
+	MachineOnly  Persona = "machine"      // Apple MPP: machine opens only
+	HardBouncer  Persona = "hard_bouncer" // hard-bounces once, then dropped
+	SoftBouncer  Persona = "soft_bouncer" // blocked now and then
+	Complainer   Persona = "complainer"   // reports spam, then dropped
+	Unsubscriber Persona = "unsubscriber" // unsubscribes, then dropped
+	Resubscriber Persona = "resubscriber" // unsubscribes and resubscribes
+)
+
+// Personas lists every persona with its share of contacts (per mille).
+var Personas = []struct {
+	Persona Persona
+	PerMil  int
+}{
+	{Champion, 120}, {Engaged, 200}, {Low, 150}, {Dormant, 140}, {New, 70}, {MachineOnly, 120},
+	{HardBouncer, 50}, {SoftBouncer, 50}, {Complainer, 30}, {Unsubscriber, 35}, {Resubscriber, 35},
+}
+
+// Format is an output format.
+type Format string
+
+// Output formats.
+const (
+	NDJSON  Format = "ndjson"  // one event object per line
+	Webhook Format = "webhook" // one JSON array (a webhook POST body, 1..50 events) per line
+	CSV     Format = "csv"     // CSV with a header row
+)
+
+// Config sets up a generated data set. Zero fields take the defaults.
+type Config struct {
+	Seed     uint64
+	Contacts int       // default 1000
+	Days     int       // history length; default 180
+	End      time.Time // end of the history; default 2026-11-01T00:00:00Z
+	Format   Format    // default NDJSON
+	// DupRate is the share of events delivered more than once; default
+	// 0.015. Negative means none.
+	DupRate float64
+	// Disorder is the share of events delivered late (out of order);
+	// default 0.02. Negative means none.
+	Disorder float64
+}
+
+func (c *Config) defaults() {
+	if c.Contacts <= 0 {
+		c.Contacts = 1000
+	}
+	if c.Days <= 0 {
+		c.Days = 180
+	}
+	if c.End.IsZero() {
+		c.End = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if c.Format == "" {
+		c.Format = NDJSON
+	}
+	if c.DupRate == 0 {
+		c.DupRate = 0.015
+	}
+	if c.Disorder == 0 {
+		c.Disorder = 0.02
+	}
+}
+
+// Stats describes what Write produced.
+type Stats struct {
+	Events     int64 // events written, duplicates included
+	Duplicates int64 // extra copies of an event
+	Bytes      int64
+	Personas   map[Persona]int
+}
+
+// list is a mailing list with a cadence.
+type list struct {
+	name     string
+	every    int // days between sends
+	offset   int // day of the first send
+	hour     int
+	asmGroup int
+	subShare float64
+	category string
+}
+
+var lists = []list{
+	{"daily-deals", 1, 0, 7, 101, 0.022, "deals"},
+	{"weekly-news", 7, 2, 9, 102, 0.38, "newsletter"},
+	{"monthly-digest", 30, 5, 15, 103, 0.4, "digest"},
+}
+
+// contact is the generator's state for one contact.
+type contact struct {
+	email   string
+	persona Persona
+	lists   []int
+	join    int // first day on the lists
+	stop    int // dormant: last day of engagement; others: day of the terminal event
+	resub   int // resubscriber: day of the resubscribe
+	gone    bool
+}
+
+var (
+	firstNames = []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yasmin"}
+	lastNames  = []string{"smith", "jones", "garcia", "miller", "davis", "martin", "lee", "walker", "hall", "young", "king", "wright", "lopez", "hill", "scott", "green"}
+	domains    = []string{"gmail.com", "yahoo.com", "outlook.com", "icloud.com", "hotmail.com", "aol.com", "example.org", "proton.me"}
+	userAgents = []string{
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
+		"Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
+	}
+	machineUA   = "Mozilla/5.0"
+	tiers       = []string{"free", "silver", "gold", "platinum"}
+	hardClasses = []string{"Invalid Address", "Mailbox Unavailable", "Invalid Address"}
+	softClasses = []string{"Reputation", "Content", "Frequency or Volume Too High", "Technical", "Mailbox Unavailable", "Unclassified"}
+)
+
+func email(i int, h uint64) string {
+	fn := firstNames[h%uint64(len(firstNames))]
+	ln := lastNames[(h/7)%uint64(len(lastNames))]
+	d := domains[(h/131)%uint64(len(domains))]
+	return fn + "." + ln + strconv.Itoa(i) + "@" + d
+}
+
+// PersonaOf returns the persona of contact i under seed; Write uses it.
+func PersonaOf(seed uint64, i int) Persona {
+	r := rand.New(rand.NewPCG(seed, uint64(i)*0x9e3779b97f4a7c15+1))
+	x := r.IntN(1000)
+	for _, p := range Personas {
+		if x < p.PerMil {
+			return p.Persona
+		}
+		x -= p.PerMil
+	}
+	return Engaged
+}
+
+// ev is one event before encoding.
+type ev struct {
+	ts      int64
+	kind    string
+	c       int32
+	list    int8
+	send    int32 // send number (for ids)
+	seq     uint32
+	btype   string
+	class   string
+	machine bool
+	ua      int8
+	url     int8
+}
+
+// Write generates the data set described by cfg into w.
+func Write(ctx context.Context, w io.Writer, cfg Config) (Stats, error) {
+	cfg.defaults()
+	st := Stats{Personas: map[Persona]int{}}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	start := cfg.End.AddDate(0, 0, -cfg.Days)
+	contacts, subs := newContacts(cfg)
+	for i := range contacts {
+		st.Personas[contacts[i].persona]++
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	enc := encoder{cfg: cfg, contacts: contacts, w: bw}
+	if cfg.Format == CSV {
+		enc.csvHeader()
+	}
+	// Events are bucketed by day; each day is flushed once no later send
+	// can add to it (opens come up to 3 days after a send).
+	buckets := make([][]ev, cfg.Days+8)
+	var seq uint32
+	flushed := 0 // buckets before this one are written
+	add := func(e ev) {
+		d := int((e.ts - start.Unix()) / 86400)
+		d = max(d, flushed) // very late: delivered out of order
+		if d >= len(buckets) {
+			return
+		}
+		seq++
+		e.seq = seq
+		buckets[d] = append(buckets[d], e)
+	}
+	flush := func(d int) error {
+		b := buckets[d]
+		buckets[d] = nil
+		flushed = d + 1
+		slices.SortFunc(b, func(x, y ev) int { return int(x.ts - y.ts) })
+		if cfg.Disorder > 0 {
+			for i := range b {
+				if rng.Float64() < cfg.Disorder {
+					j := min(len(b)-1, i+1+rng.IntN(2000))
+					b[i], b[j] = b[j], b[i]
+				}
+			}
+		}
+		for i := 0; i < len(b); {
+			n := 1
+			if cfg.Format == Webhook {
+				n = 1 + rng.IntN(50)
+			}
+			batch := b[i:min(len(b), i+n)]
+			var extra []ev
+			for _, e := range batch {
+				if cfg.DupRate > 0 && rng.Float64() < cfg.DupRate {
+					copies := 1 + rng.IntN(3)
+					if rng.IntN(20) == 0 {
+						copies = 10 + rng.IntN(30) // a webhook retry storm
+					}
+					for range copies {
+						extra = append(extra, e)
+					}
+					st.Duplicates += int64(copies)
+				}
+			}
+			if err := enc.batch(batch); err != nil {
+				return err
+			}
+			if len(extra) > 0 {
+				// Retries come later: into the next day when there is one.
+				if d+1 < len(buckets) && d+1 <= cfg.Days {
+					buckets[d+1] = append(buckets[d+1], extra...)
+				} else if err := enc.batch(extra); err != nil {
+					return err
+				}
+			}
+			i += len(batch)
+		}
+		return nil
+	}
+
+	for day := 0; day < cfg.Days; day++ {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		for li, l := range lists {
+			if day < l.offset || (day-l.offset)%l.every != 0 {
+				continue
+			}
+			sendNo := int32((day - l.offset) / l.every)
+			base := start.AddDate(0, 0, day).Add(time.Duration(l.hour) * time.Hour).Unix()
+			for _, ci := range subs[li] {
+				c := &contacts[ci]
+				if day < c.join {
+					continue
+				}
+				r := rand.New(rand.NewPCG(cfg.Seed^uint64(day)<<20^uint64(li), uint64(ci)))
+				t := base + int64(r.IntN(3600))
+				e := ev{c: ci, list: int8(li), send: sendNo}
+				e.ts, e.kind = t, "processed"
+				add(e)
+				if c.gone {
+					e.ts, e.kind = t+1, "dropped"
+					add(e)
+					continue
+				}
+				simulate(c, day, t, e, r, add)
+			}
+		}
+		// Days before day-3 are complete.
+		if day >= 4 {
+			if err := flush(day - 4); err != nil {
+				return st, err
+			}
+		}
+	}
+	for d := max(0, cfg.Days-4); d < len(buckets); d++ {
+		if err := flush(d); err != nil {
+			return st, err
+		}
+	}
+	st.Events = enc.events
+	if err := bw.Flush(); err != nil {
+		return st, fmt.Errorf("gen: write: %w", err)
+	}
+	st.Bytes = enc.n
+	return st, enc.err
+}
+
+// Member is a generated contact: its address as written (possibly
+// mixed-case) and its persona.
+type Member struct {
+	Email   string
+	Persona Persona
+}
+
+// Roster returns the contacts Write generates for cfg, the ground truth
+// for tests.
+func Roster(cfg Config) []Member {
+	cfg.defaults()
+	contacts, _ := newContacts(cfg)
+	out := make([]Member, len(contacts))
+	for i, c := range contacts {
+		out[i] = Member{Email: c.email, Persona: c.persona}
+	}
+	return out
+}
+
+func newContacts(cfg Config) ([]contact, [][]int32) {
+	contacts := make([]contact, cfg.Contacts)
+	subs := make([][]int32, len(lists))
+	for i := range contacts {
+		r := rand.New(rand.NewPCG(cfg.Seed^0xc0ffee, uint64(i)))
+		c := &contacts[i]
+		c.persona = PersonaOf(cfg.Seed, i)
+		h := r.Uint64()
+		c.email = email(i, h)
+		if c.persona == MachineOnly && r.IntN(3) > 0 {
+			c.email = strings.Split(c.email, "@")[0] + "@icloud.com"
+		}
+		if r.IntN(50) == 0 {
+			c.email = strings.ToUpper(c.email[:1]) + c.email[1:]
+		}
+		if r.IntN(10) < 4 {
+			c.join = 0
+		} else {
+			c.join = r.IntN(cfg.Days)
+		}
+		if c.persona == New {
+			c.join = max(0, cfg.Days-1-r.IntN(21))
+		}
+		c.stop = c.join + r.IntN(max(1, cfg.Days-c.join))
+		if c.persona == Dormant {
+			c.join = min(c.join, cfg.Days/3)
+			c.stop = c.join + r.IntN(max(1, cfg.Days/2-c.join))
+		}
+		c.resub = c.stop + 1 + r.IntN(20)
+		for li, l := range lists {
+			if r.Float64() < l.subShare {
+				c.lists = append(c.lists, li)
+			}
+		}
+		if len(c.lists) == 0 {
+			c.lists = append(c.lists, 2)
+		}
+		for _, li := range c.lists {
+			subs[li] = append(subs[li], int32(i))
+		}
+	}
+
+	return contacts, subs
+}
+
+// simulate adds the events one send produces for contact c.
+func simulate(c *contact, day int, t int64, e ev, r *rand.Rand, add func(ev)) {
+	hours := func(mean float64) int64 { return int64(r.ExpFloat64() * mean * 3600) }
+	deliver := func() {
+		e.ts, e.kind = t+2+int64(r.IntN(30)), "delivered"
+		add(e)
+	}
+	open := func(p, pclick float64) {
+		if r.Float64() >= p {
+			return
+		}
+		o := e
+		o.ts, o.kind = t+60+hours(6), "open"
+		o.ua = int8(r.IntN(len(userAgents)))
+		add(o)
+		if r.IntN(4) == 0 {
+			o.ts += hours(12)
+			add(o) // a second open of the same mail
+		}
+		if r.Float64() < pclick {
+			k := o
+			k.ts, k.kind = o.ts+30+int64(r.IntN(600)), "click"
+			k.url = int8(r.IntN(4))
+			add(k)
+		}
+	}
+	switch c.persona {
+	case Champion:
+		deliver()
+		open(0.85, 0.4)
+	case Engaged:
+		deliver()
+		open(0.45, 0.2)
+	case Low:
+		deliver()
+		open(0.1, 0.1)
+	case Dormant:
+		deliver()
+		if day <= c.stop {
+			open(0.6, 0.2)
+		}
+	case New:
+		deliver()
+	case MachineOnly:
+		deliver()
+		if r.Float64() < 0.95 {
+			m := e
+			m.ts, m.kind, m.machine = t+5+int64(r.IntN(120)), "open", true
+			add(m)
+		}
+	case HardBouncer:
+		if day >= c.stop {
+			b := e
+			b.ts, b.kind, b.btype = t+3, "bounce", "bounce"
+			b.class = hardClasses[r.IntN(len(hardClasses))]
+			add(b)
+			c.gone = true
+			return
+		}
+		deliver()
+		if c.email[0]%2 == 0 {
+			open(0.9, 0.5) // highly rated before the bounce: reset to 0
+		} else {
+			open(0.2, 0.1)
+		}
+	case SoftBouncer:
+		if r.IntN(6) == 0 {
+			b := e
+			b.ts, b.kind, b.btype = t+3, "bounce", "blocked"
+			b.class = softClasses[r.IntN(len(softClasses))]
+			add(b)
+			return
+		}
+		if r.IntN(5) == 0 {
+			d := e
+			d.ts, d.kind = t+2, "deferred"
+			add(d)
+		}
+		deliver()
+		open(0.3, 0.1)
+	case Complainer:
+		deliver()
+		if day >= c.stop {
+			s := e
+			s.ts, s.kind = t+600+hours(4), "spamreport"
+			add(s)
+			c.gone = true
+			return
+		}
+		open(0.2, 0.05)
+	case Unsubscriber:
+		deliver()
+		if day >= c.stop {
+			u := e
+			u.ts, u.kind = t+300+hours(3), "group_unsubscribe"
+			add(u)
+			c.gone = true
+			return
+		}
+		open(0.25, 0.1)
+	case Resubscriber:
+		deliver()
+		switch {
+		case day >= c.stop && c.resub > 0 && c.resub < 1<<30:
+			u := e
+			u.ts, u.kind = t+300+hours(3), "group_unsubscribe"
+			add(u)
+			u.ts += int64(c.resub-day) * 86400
+			u.kind = "group_resubscribe"
+			add(u)
+			c.resub = 1 << 30 // once
+		default:
+			open(0.35, 0.1)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package rating
+
+// contactKey is the 128-bit identity of a normalized email address: two
+// independent 64-bit hashes. Contacts are told apart by this key alone, so
+// the hot path never compares email bytes (a cache miss per event); the
+// chance that two of n addresses share a key is about n²/2¹²⁹ — for ten
+// million contacts below 10⁻²⁴.
+type contactKey struct{ h1, h2 uint64 }
+
+func keyOf(email []byte) contactKey {
+	return contactKey{hash64(email, 1) | 1, hash64(email, 0x9e3779b97f4a7c15)}
+}
+
+// partOf returns the partition of a contact.
+func (k contactKey) part() int { return int(k.h1 >> (64 - partBits)) }
+
+type internSlot struct {
+	key contactKey
+	id  uint32 // partition-local contact index
+}
+
+// internTable maps contact keys to partition-local indexes with open
+// addressing and linear probing. h1 is never 0, so a zero slot is empty.
+type internTable struct {
+	slots []internSlot
+	n     int
+}
+
+// lookup returns the slot for k: either holding k, or the empty slot where
+// it belongs.
+func (t *internTable) lookup(k contactKey) *internSlot {
+	mask := uint64(len(t.slots) - 1)
+	i := k.h2 & mask
+	for {
+		s := &t.slots[i]
+		if s.key == k || s.key.h1 == 0 {
+			return s
+		}
+		i = (i + 1) & mask
+	}
+}
+
+func (t *internTable) grow() {
+	old := t.slots
+	t.slots = make([]internSlot, max(1024, 2*len(old)))
+	for _, s := range old {
+		if s.key.h1 != 0 {
+			*t.lookup(s.key) = s
+		}
+	}
+}

@@ -178,9 +178,9 @@ func Prepare(ctx context.Context, c *client.Client, plan *Plan, opts ApplyOption
 	}
 	moves := plan.Moves()
 	for _, m := range moves {
-		if now := state.PoolsOf(m.Username); !slices.Equal(now, normPools(m.CurrentPools)) {
+		if cur := state.PoolsOf(m.Username); !slices.Equal(cur, normPools(m.CurrentPools)) {
 			problems = append(problems, fmt.Sprintf("subuser %s sent through pools [%s] when planned, now [%s]",
-				m.Username, strings.Join(m.CurrentPools, ", "), strings.Join(now, ", ")))
+				m.Username, strings.Join(m.CurrentPools, ", "), strings.Join(cur, ", ")))
 		}
 	}
 	if len(problems) > 0 {

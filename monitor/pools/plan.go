@@ -2,6 +2,7 @@ package pools
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -219,10 +220,14 @@ func (p *Plan) TierChanges() []alert.TierChange {
 // the stored history of each subuser (keyed by username; the parent
 // account, alert.ParentAccount, is ignored). It is a pure function of its
 // arguments: now only fills GeneratedAt. The subusers are those of st and
-// those with history. It returns an error only for an invalid cfg.
+// those with history. It returns an error only for an invalid cfg or a
+// zero asOf.
 func NewPlan(cfg Config, st *State, history map[string][]Day, asOf client.Date, now time.Time) (*Plan, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("pools: invalid config: %w", err)
+	}
+	if asOf.IsZero() {
+		return nil, errors.New("pools: plan: no as-of date")
 	}
 	if st == nil {
 		st = NewState(nil, nil)

@@ -686,3 +686,29 @@ func accountHistory(a *seqtest.Account) map[string][]Day {
 	}
 	return out
 }
+
+func FuzzReadPlan(f *testing.F) {
+	golden, err := os.ReadFile(filepath.Join("testdata", "plan.golden.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(golden))
+	f.Add(`{"version":1,"generated_at":"2026-11-25T07:00:00Z","subusers":[{"username":"a","move":true,"target_pool":"p"}]}`)
+	f.Add(`{"version":1,"subusers":null}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, in string) {
+		p, err := ReadPlan(strings.NewReader(in))
+		if err != nil {
+			var ie *InvalidPlanError
+			if !errors.As(err, &ie) {
+				t.Fatalf("error %v is not an InvalidPlanError", err)
+			}
+			return
+		}
+		for _, m := range p.Moves() {
+			if m.Username == "" || m.TargetPool == "" {
+				t.Fatalf("accepted move %+v", m)
+			}
+		}
+	})
+}

@@ -2,7 +2,9 @@ package pools
 
 import (
 	"math"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sgseq/sgseq/client"
 )
@@ -238,5 +240,88 @@ func TestReplayNoPromotionWhileFalling(t *testing.T) {
 				t.Errorf("replay = %+v, want tier %d blocked %v pending %d days", p, tt.want, tt.blocked, tt.pendingDays)
 			}
 		})
+	}
+}
+
+func TestNewState(t *testing.T) {
+	t.Parallel()
+	st := NewState([]client.IP{
+		{IP: "10.0.0.2", Pools: []string{"b", "a"}, Subusers: []string{"u1", "u2"}},
+		{IP: "10.0.0.1", Pools: []string{"a"}, Subusers: []string{"u1", ""}},
+		{IP: "10.0.0.3", Subusers: []string{"u3"}},
+		{IP: "10.0.0.4", Pools: []string{"c"}},
+	}, []string{"a", "empty", ""})
+	check := func(what string, got, want []string) {
+		t.Helper()
+		if strings.Join(got, ",") != strings.Join(want, ",") || got == nil {
+			t.Errorf("%s = %#v, want %v", what, got, want)
+		}
+	}
+	check("u1 pools", st.PoolsOf("u1"), []string{"a", "b"})
+	check("u2 pools", st.PoolsOf("u2"), []string{"a", "b"})
+	check("u3 pools", st.PoolsOf("u3"), []string{})
+	check("unknown pools", st.PoolsOf("nobody"), []string{})
+	check("u1 IPs", st.SubuserIPs["u1"], []string{"10.0.0.1", "10.0.0.2"})
+	check("pool a", st.Pools["a"], []string{"10.0.0.1", "10.0.0.2"})
+	check("pool empty", st.Pools["empty"], []string{})
+	check("pool c", st.Pools["c"], []string{"10.0.0.4"})
+	if _, ok := st.Pools[""]; ok {
+		t.Error("empty pool name kept")
+	}
+	if len(st.Subusers) != 3 {
+		t.Errorf("subusers = %v", st.Subusers)
+	}
+	// The fingerprint depends on the pools of subusers only.
+	other := NewState([]client.IP{
+		{IP: "10.9.9.9", Pools: []string{"a", "b"}, Subusers: []string{"u1", "u2"}},
+		{IP: "10.0.0.3", Subusers: []string{"u3"}},
+	}, nil)
+	if st.Fingerprint() != other.Fingerprint() {
+		t.Error("equal pool layouts have different fingerprints")
+	}
+	other.Subusers["u3"] = []string{"a"}
+	if st.Fingerprint() == other.Fingerprint() {
+		t.Error("different pool layouts have equal fingerprints")
+	}
+}
+
+func TestNewPlanErrorsAndEmpty(t *testing.T) {
+	t.Parallel()
+	bad := DefaultConfig()
+	bad.HoldDays = 0
+	if _, err := NewPlan(bad, nil, nil, asOf, time.Now()); err == nil || !strings.Contains(err.Error(), "pools.hold_days") {
+		t.Errorf("invalid config: %v", err)
+	}
+	if _, err := NewPlan(DefaultConfig(), nil, nil, client.Date{}, time.Now()); err == nil {
+		t.Error("zero asOf accepted")
+	}
+	p, err := NewPlan(DefaultConfig(), nil, map[string][]Day{"(parent)": hist(rep(5, 10)...)}, asOf, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Subusers) != 0 || len(p.Outliers) != 0 || len(p.Summary) != 3 || p.Moves() != nil || p.TierChanges() != nil {
+		t.Errorf("empty plan = %+v", p)
+	}
+	var b strings.Builder
+	if err := p.WriteJSON(&b); err != nil || !strings.Contains(b.String(), `"subusers": []`) || !strings.Contains(b.String(), `"outliers": []`) {
+		t.Errorf("empty plan JSON: %v\n%s", err, b.String())
+	}
+}
+
+func TestWeakMetrics(t *testing.T) {
+	t.Parallel()
+	m := client.Metrics{EngagementRecency: 4, OpenRate: 3, BounceClassification: 5, BounceRate: 2, SpamRate: 1}
+	tests := []struct {
+		score float64
+		want  string
+	}{
+		{5, "spam_rate 1, bounce_rate 2, open_rate 3, engagement_recency 4"},
+		{4, "spam_rate 1, bounce_rate 2, open_rate 3"},
+		{1, "spam_rate 1, bounce_rate 2"},
+	}
+	for _, tt := range tests {
+		if got := metricList(weakMetrics(m, tt.score)); got != tt.want {
+			t.Errorf("weak metrics at score %v = %q, want %q", tt.score, got, tt.want)
+		}
 	}
 }

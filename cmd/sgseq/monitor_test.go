@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -291,5 +292,21 @@ func TestConfigValidate(t *testing.T) {
 	var ee *exitError
 	if !errors.As(err, &ee) {
 		t.Errorf("err %T, want *exitError", err)
+	}
+}
+
+func TestDemoMonitorSection(t *testing.T) {
+	var out strings.Builder
+	if err := demoRun(context.Background(), &out, []int{20}); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if n := strings.Count(s, "\n"); n > 80 {
+		t.Errorf("demo section prints %d lines, want < 80", n)
+	}
+	for _, want := range []string{"backfilled 30 days", "Slack message for", "bargain-blast", "[CRITICAL] drop", "summer-promo", "eligibility (info)", "ACCOUNT"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, s)
+		}
 	}
 }

@@ -13,12 +13,8 @@ import (
 	"github.com/sgseq/sgseq/monitor/store"
 )
 
-// Log keys used by this package.
-const (
-	LogKeySubuser = "subuser"
-	LogKeyPool    = "pool"
-	LogKeyAsOf    = "as_of"
-)
+// LogKeyAsOf is the log key of the day a detection is made for.
+const LogKeyAsOf = "as_of"
 
 // LoadHistory reads, for each username, its stored days in the ReplayDays
 // ending at asOf, in the form [NewPlan] takes.

@@ -119,7 +119,7 @@ func (f *outlierFinder) find(last int) []Outlier {
 			}
 			s := f.series[u]
 			o := Outlier{Username: u, Pool: p, Score: score, PoolMedian: pm.median, Members: pm.n,
-				Date: s.days[last].Date, Since: s.days[since].Date}
+				Date: s.dates[last], Since: s.dates[since]}
 			if m := s.days[last].Metrics; m != nil {
 				mc := *m
 				o.Metrics = &mc

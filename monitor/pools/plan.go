@@ -248,8 +248,9 @@ func NewPlan(cfg Config, st *State, history map[string][]Day, asOf client.Date, 
 	slices.Sort(names)
 
 	ser := make(map[string]series, len(names))
+	dates := replayDates(asOf, ReplayDays)
 	for _, u := range names {
-		ser[u] = newSeries(history[u], asOf, ReplayDays)
+		ser[u] = newSeriesOver(history[u], dates)
 	}
 	last := ReplayDays - 1
 	outliers := newOutlierFinder(cfg, st, ser).find(last)
@@ -315,7 +316,7 @@ func planSubuser(cfg Config, u string, cur []string, s series, out *Outlier) Sub
 	ineligible := !tooNew && (w.scored == 0 || latest < 0 || s.days[latest].Score == nil)
 	if pl.placed {
 		sp.Tier = cfg.Tiers[pl.tier].Name
-		sp.TierSince = s.days[pl.since].Date
+		sp.TierSince = s.dates[pl.since]
 		sp.DaysHeld = last - pl.since + 1
 	}
 	switch {
@@ -362,7 +363,7 @@ func planSubuser(cfg Config, u string, cur []string, s series, out *Outlier) Sub
 			r = append(r, fmt.Sprintf("ineligible: no score in the last %d days; %s", cfg.WindowDays, where))
 		} else {
 			r = append(r, fmt.Sprintf("ineligible: no score on %s (open tracking off or under 1,000 messages in 30 days); %s",
-				s.days[latest].Date, where))
+				s.dates[latest], where))
 		}
 	}
 	if pl.placed && !ineligible {

@@ -63,23 +63,41 @@ func slope(xs, ys []float64) float64 {
 }
 
 // series is a subuser's history laid out one entry per calendar day over
-// the replay range: days[i] is start+i, with a nil Score when the day is
-// missing or unscored. present[i] tells a stored day from a missing one.
+// the replay range: days[i] is the day dates[i], with a nil Score when the
+// day is missing or unscored. present[i] tells a stored day from a missing
+// one. dates is shared by the series of one plan.
 type series struct {
-	start   client.Date
+	dates   []client.Date
 	days    []Day
 	present []bool
 }
 
-// newSeries lays history out over the n days ending at asOf. Days outside
-// that range are ignored; for duplicate dates the last one wins.
+// replayDates returns the n days ending at asOf, oldest first.
+func replayDates(asOf client.Date, n int) []client.Date {
+	start := asOf.AddDays(-(n - 1))
+	out := make([]client.Date, n)
+	t := start.Time()
+	for i := range out {
+		out[i] = client.DateOf(t.AddDate(0, 0, i))
+	}
+	return out
+}
+
+// newSeries lays history out over the n days ending at asOf.
 func newSeries(history []Day, asOf client.Date, n int) series {
-	s := series{start: asOf.AddDays(-(n - 1)), days: make([]Day, n), present: make([]bool, n)}
-	for i := range s.days {
-		s.days[i].Date = s.start.AddDays(i)
+	return newSeriesOver(history, replayDates(asOf, n))
+}
+
+// newSeriesOver lays history out over dates (consecutive days). Days
+// outside them are ignored; for duplicate dates the last one wins.
+func newSeriesOver(history []Day, dates []client.Date) series {
+	n := len(dates)
+	s := series{dates: dates, days: make([]Day, n), present: make([]bool, n)}
+	if n == 0 {
+		return s
 	}
 	for _, d := range history {
-		i := d.Date.DaysSince(s.start)
+		i := d.Date.DaysSince(dates[0])
 		if d.Date.IsZero() || i < 0 || i >= n {
 			continue
 		}
@@ -112,15 +130,35 @@ type window struct {
 
 // window returns the trailing window of w days ending at index i.
 func (s series) window(i, w int) window {
-	var xs, ys []float64
+	var sc windowScratch
+	return s.windowWith(&sc, i, w)
+}
+
+// windowScratch holds buffers reused across windowWith calls.
+type windowScratch struct {
+	xs, ys []float64
+}
+
+// windowWith is window using sc's buffers instead of allocating.
+func (s series) windowWith(sc *windowScratch, i, w int) window {
+	xs, ys := sc.xs[:0], sc.ys[:0]
 	for j := max(0, i-w+1); j <= i; j++ {
 		if v := s.days[j].Score; v != nil {
 			xs = append(xs, float64(j))
 			ys = append(ys, *v)
 		}
 	}
-	m, _ := median(ys)
-	return window{median: m, trend: slope(xs, ys), scored: len(ys)}
+	sc.xs, sc.ys = xs, ys
+	out := window{trend: slope(xs, ys), scored: len(ys)}
+	if len(ys) > 0 {
+		slices.Sort(ys) // after slope: ys is scratch
+		n := len(ys)
+		out.median = ys[n/2]
+		if n%2 == 0 {
+			out.median = (ys[n/2-1] + ys[n/2]) / 2
+		}
+	}
+	return out
 }
 
 // metricMedians returns, for each metric, the median over the scored days
@@ -188,11 +226,12 @@ func replay(cfg Config, s series) placement {
 	trend := make([]float64, n)
 	cum := 0
 	p := placement{tier: -1, prevTier: -1, switchedAt: -1, pendingTier: -1}
+	var sc windowScratch
 	for i := range n {
 		if s.days[i].Score != nil {
 			cum++
 		}
-		w := s.window(i, cfg.WindowDays)
+		w := s.windowWith(&sc, i, cfg.WindowDays)
 		raw[i] = -1
 		if w.scored > 0 {
 			raw[i] = cfg.tierFor(w.median)

@@ -409,14 +409,14 @@ func placementReason(cfg Config, sp SubuserPlan, pl placement) string {
 	fmt.Fprintf(&b, "; tier %s (%s)", sp.Tier, tierRange(cfg, pl.tier))
 	switch {
 	case pl.switchedAt >= 0:
-		dir, ref := "at or above", cfg.Tiers[pl.tier].MinScore
+		dir, ref := "reached", cfg.Tiers[pl.tier].MinScore
 		if pl.tier > pl.prevTier {
-			dir, ref = "below", cfg.Tiers[pl.tier-1].MinScore
+			dir, ref = "went below", cfg.Tiers[pl.tier-1].MinScore
 		}
-		fmt.Fprintf(&b, " since %s: median %s %s for %d days (hold %d), previously tier %s",
-			sp.TierSince, dir, fmtScore(ref), sp.DaysHeld, cfg.HoldDays, cfg.Tiers[pl.prevTier].Name)
+		fmt.Fprintf(&b, " for %d day%s: its median %s %s on %s and stayed there the %d day%s required; previously tier %s",
+			sp.DaysHeld, plural(sp.DaysHeld), dir, fmtScore(ref), sp.TierSince, cfg.HoldDays, plural(cfg.HoldDays), cfg.Tiers[pl.prevTier].Name)
 	default:
-		fmt.Fprintf(&b, " since %s (%d days)", sp.TierSince, sp.DaysHeld)
+		fmt.Fprintf(&b, " for %d day%s (since %s)", sp.DaysHeld, plural(sp.DaysHeld), sp.TierSince)
 	}
 	if pl.pendingTier >= 0 {
 		if pl.blocked {

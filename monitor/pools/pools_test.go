@@ -256,7 +256,7 @@ func TestPlanKnownHistory(t *testing.T) {
 		}
 	}
 	b, _ := p.Subuser("bravo")
-	for _, part := range []string{"median 2 over 7 days", "tier low", "median below 3 for 7 days", "previously tier high", "from pool high-reputation",
+	for _, part := range []string{"median 2 over 7 days", "tier low", "for 7 days: its median went below 3 on 2026-11-18 and stayed there the 3 days required; previously tier high", "from pool high-reputation",
 		"spam_rate 1", "underperforming sender in pool high-reputation: score 2 vs pool median 4.5"} {
 		if !strings.Contains(b.Reason, part) {
 			t.Errorf("bravo's reason %q lacks %q", b.Reason, part)
@@ -308,7 +308,7 @@ func TestPlanHysteresisThroughStore(t *testing.T) {
 		text string
 	}{
 		{"dip2", false, "high", "median in tier mid for 2 of 3 days needed"},
-		{"dip3", true, "mid", "median below 4 for 3 days (hold 3), previously tier high"},
+		{"dip3", true, "mid", "its median went below 4 on 2026-11-22 and stayed there the 3 days required; previously tier high"},
 		{"dip2-back", false, "high", "tier high"},
 	} {
 		s, _ := p.Subuser(tt.name)

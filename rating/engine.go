@@ -122,6 +122,10 @@ type worker struct {
 	maxTS   uint32
 	strict  *ParseError // first error in strict mode
 	pending []pendingLine
+
+	batch      []pending
+	emailArena []byte
+	sink       uint64
 }
 
 // New returns an Engine.
@@ -393,7 +397,7 @@ func (w *worker) lines(name string, b block) (int, bool) {
 			}
 			w.read++
 			if st == scanEvent {
-				w.add(&sc.f)
+				w.queue(&sc.f)
 				continue
 			}
 			pe := &ParseError{File: name, Line: line, Field: field, Err: err}
@@ -403,11 +407,13 @@ func (w *worker) lines(name string, b block) (int, bool) {
 				w.pending = append(w.pending, pendingLine{pe, b.seq})
 			}
 			if !ok {
+				w.flush()
 				return line, false
 			}
 		}
 		line++
 	}
+	w.flush()
 	return line - 1, true
 }
 
@@ -434,6 +440,22 @@ func (w *worker) bad(pe *ParseError) bool {
 
 // add stores a valid event.
 func (w *worker) add(f *fields) {
+	w.queue(f)
+	w.flush()
+}
+
+// pending is a parsed event waiting in a batch for its contact id.
+type pending struct {
+	key   contactKey
+	rec   record
+	email []byte // in w.emailArena
+}
+
+const batchSize = 32
+
+// queue puts a valid event into the batch; flush assigns contact ids. The
+// batch lets the lookups of many events overlap their cache misses.
+func (w *worker) queue(f *fields) {
 	email := f.email
 	if w.e.only != "" && string(email) != w.e.only {
 		return
@@ -451,27 +473,58 @@ func (w *worker) add(f *fields) {
 		bt = BounceNone
 	}
 	key := fingerprintOf(f.eventID, k, f.ts, f.messageID)<<fpShift | packInfo(k, f.machine && k == KindOpen, bt, f.class)
-	ck := keyOf(email)
-	p := &w.parts[ck.part()]
-	if 2*(w.tab.n+1) > len(w.tab.slots) {
+	start := len(w.emailArena)
+	w.emailArena = append(w.emailArena, email...)
+	w.batch = append(w.batch, pending{rec: record{ts: ts, key: key}, email: w.emailArena[start:len(w.emailArena):len(w.emailArena)]})
+	if len(w.batch) == batchSize {
+		w.flush()
+	}
+}
+
+// flush interns the batch's emails and stores its records.
+func (w *worker) flush() {
+	b := w.batch
+	if len(b) == 0 {
+		return
+	}
+	for i := range b {
+		b[i].key = keyOf(b[i].email)
+	}
+	if 2*(w.tab.n+len(b)) > len(w.tab.slots) {
 		w.tab.grow()
 	}
-	slot := w.tab.lookup(ck)
-	if slot.key.h1 == 0 {
-		slot.key = ck
-		slot.id = uint32(len(p.emails))
-		w.tab.n++
-		p.emails = append(p.emails, string(email))
-		p.keys = append(p.keys, ck)
+	// Touch every slot first: the loads are independent, so their cache
+	// misses overlap instead of stalling one event at a time.
+	slots := w.tab.slots
+	mask := uint64(len(slots) - 1)
+	var sink uint64
+	for i := range b {
+		sink += slots[b[i].key.h2&mask].key.h1
 	}
-	id := slot.id
-	if len(p.cur) == cap(p.cur) {
-		if p.cur != nil {
-			p.chunks = append(p.chunks, p.cur)
+	w.sink = sink
+	for i := range b {
+		pe := &b[i]
+		p := &w.parts[pe.key.part()]
+		slot := w.tab.lookup(pe.key)
+		if slot.key.h1 == 0 {
+			slot.key = pe.key
+			slot.id = uint32(len(p.emails))
+			w.tab.n++
+			p.emails = append(p.emails, string(pe.email))
+			p.keys = append(p.keys, pe.key)
 		}
-		p.cur = make([]record, 0, min(chunkRecs, max(256, 2*cap(p.cur))))
+		if len(p.cur) == cap(p.cur) {
+			if p.cur != nil {
+				p.chunks = append(p.chunks, p.cur)
+			}
+			p.cur = make([]record, 0, min(chunkRecs, max(256, 2*cap(p.cur))))
+		}
+		r := pe.rec
+		r.cid = slot.id
+		p.cur = append(p.cur, r)
 	}
-	p.cur = append(p.cur, record{ts: ts, cid: id, key: key})
+	w.batch = b[:0]
+	w.emailArena = w.emailArena[:0]
 }
 
 // Add adds one decoded event, as if read from input. An event without
@@ -677,8 +730,9 @@ func (e *Engine) gather(p int, consume bool) (emails []string, keys []contactKey
 func (e *Engine) ratePart(p int, asOf uint32) (out []Rating, dups, after int64) {
 	emails, _, recs, offsets := e.gather(p, true)
 	out = make([]Rating, len(emails))
+	var set []uint64
 	for c, email := range emails {
-		r, d, a := rateContact(email, recs[offsets[c]:offsets[c+1]], asOf, nil)
+		r, d, a := rateContactBuf(email, recs[offsets[c]:offsets[c+1]], asOf, nil, &set)
 		out[c] = r
 		dups += int64(d)
 		after += int64(a)

@@ -173,10 +173,69 @@ func fingerprintOf(eventID []byte, k Kind, ts int64, messageID []byte) uint64 {
 // the model over those at or before asOf. trace, if not nil, receives every
 // record in time order, duplicates and later events included.
 func rateContact(email string, recs []record, asOf uint32, trace func(Step)) (r Rating, dups, after int) {
-	// Duplicates: one record per fingerprint; among copies keep the earliest
-	// (then lowest info), so the result does not depend on input order.
-	slices.SortFunc(recs, func(a, b record) int {
-		// key = fingerprint<<16 | info: ordering by key groups copies.
+	return rateContactBuf(email, recs, asOf, trace, nil)
+}
+
+func byTime(a, b record) int {
+	if a.ts != b.ts {
+		return cmp.Compare(a.ts, b.ts)
+	}
+	if a.kind() != b.kind() {
+		return cmp.Compare(a.kind(), b.kind())
+	}
+	return cmp.Compare(a.key, b.key)
+}
+
+// dedup sorts recs by time and removes duplicate fingerprints, keeping the
+// earliest copy (then the lowest key), so the result does not depend on
+// input order. set is scratch space. It returns the kept records and the
+// removed ones (only when keepDups).
+func dedup(recs []record, set []uint64, keepDups bool) (kept, dupRecs []record, scratch []uint64) {
+	slices.SortFunc(recs, byTime)
+	// Webhook retries are exact copies (same timestamp and key): after the
+	// sort they are neighbours.
+	n := 0
+	for i, rec := range recs {
+		if i > 0 && rec == recs[n-1] {
+			if keepDups {
+				dupRecs = append(dupRecs, rec)
+			}
+			continue
+		}
+		recs[n] = rec
+		n++
+	}
+	kept = recs[:n]
+	// Copies that differ (same sg_event_id, other timestamp or type) are
+	// rare: find any with a small hash set of fingerprints.
+	size := 64
+	for size < 2*len(kept) {
+		size *= 2
+	}
+	if cap(set) < size {
+		set = make([]uint64, size)
+	}
+	set = set[:size]
+	clear(set)
+	mask := uint64(size - 1)
+	clash := false
+	for _, rec := range kept {
+		fp := rec.fingerprint() | 1<<63 // never 0
+		i := fp * 0x9e3779b97f4a7c15 >> 32 & mask
+		for set[i] != 0 && set[i] != fp {
+			i = (i + 1) & mask
+		}
+		if set[i] == fp {
+			clash = true
+			break
+		}
+		set[i] = fp
+	}
+	if !clash {
+		return kept, dupRecs, set
+	}
+	// Exact path: group by fingerprint, keep the earliest copy.
+	slices.SortFunc(kept, func(a, b record) int {
 		if a.key>>fpShift != b.key>>fpShift {
 			return cmp.Compare(a.key, b.key)
 		}
@@ -185,31 +244,35 @@ func rateContact(email string, recs []record, asOf uint32, trace func(Step)) (r 
 		}
 		return cmp.Compare(a.key, b.key)
 	})
-	var dupRecs []record
-	n := 0
-	for i, rec := range recs {
-		if i > 0 && rec.fingerprint() == recs[n-1].fingerprint() {
-			dups++
-			if trace != nil {
+	n = 0
+	for i, rec := range kept {
+		if i > 0 && rec.fingerprint() == kept[n-1].fingerprint() {
+			if keepDups {
 				dupRecs = append(dupRecs, rec)
 			}
 			continue
 		}
-		recs[n] = rec
+		kept[n] = rec
 		n++
 	}
-	recs = recs[:n]
-	byTime := func(a, b record) int {
-		if a.ts != b.ts {
-			return cmp.Compare(a.ts, b.ts)
-		}
-		if a.kind() != b.kind() {
-			return cmp.Compare(a.kind(), b.kind())
-		}
-		return cmp.Compare(a.key, b.key)
-	}
-	slices.SortFunc(recs, byTime)
+	kept = kept[:n]
+	slices.SortFunc(kept, byTime)
 	slices.SortFunc(dupRecs, byTime)
+	return kept, dupRecs, set
+}
+
+// rateContactBuf is rateContact with reusable scratch space.
+func rateContactBuf(email string, recs []record, asOf uint32, trace func(Step), set *[]uint64) (r Rating, dups, after int) {
+	var scratch []uint64
+	if set != nil {
+		scratch = *set
+	}
+	total := len(recs)
+	recs, dupRecs, scratch := dedup(recs, scratch, trace != nil)
+	if set != nil {
+		*set = scratch
+	}
+	dups = total - len(recs)
 
 	m := model{asOf: asOf, explain: trace != nil}
 	r.Email = email

@@ -160,6 +160,27 @@ func TestRules(t *testing.T) {
 				t.Errorf("clicks %d summary %+v", r.Clicks, s)
 			}
 		}},
+		{"a retried event with another timestamp counts once, at the earliest", func() *evs {
+			b := newEvs().add(t0, KindDelivered)
+			b.add(t0.Add(3*time.Hour), KindOpen, sameID("o"))
+			b.add(t0.Add(time.Hour), KindOpen, sameID("o"))
+			return b.add(t0.Add(2*time.Hour), KindOpen, sameID("o"))
+		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
+			want(t, r, 1, 3, SegmentLow)
+			if r.HumanOpens != 1 || s.Duplicates != 2 || !r.LastEngaged.Equal(t0.Add(time.Hour)) {
+				t.Errorf("opens %d duplicates %d last %v", r.HumanOpens, s.Duplicates, r.LastEngaged)
+			}
+		}},
+		{"events without sg_event_id are told apart by time and message", func() *evs {
+			b := newEvs().add(t0, KindDelivered, sameID(""))
+			b.add(t0.Add(time.Hour), KindOpen, sameID(""))
+			b.add(t0.Add(time.Hour), KindOpen, sameID(""))
+			return b.add(t0.Add(2*time.Hour), KindOpen, sameID(""))
+		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
+			if r.HumanOpens != 2 || s.Duplicates != 1 {
+				t.Errorf("opens %d duplicates %d", r.HumanOpens, s.Duplicates)
+			}
+		}},
 		{"hard bounce of a high score resets to 0", func() *evs {
 			b := newEvs()
 			b.mails(t0, 8, week, openEach(b))

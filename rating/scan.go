@@ -3,8 +3,8 @@ package rating
 import (
 	"bytes"
 	"encoding/binary"
-	"math/bits"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )

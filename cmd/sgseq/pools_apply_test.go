@@ -159,3 +159,29 @@ func TestPoolsApplyStaleAndBadPlans(t *testing.T) {
 		})
 	}
 }
+
+func TestPoolsApplyTargetPoolsWithoutIPs(t *testing.T) {
+	// The default tiers' pools do not exist in the demo account: apply
+	// creates them, then stops before moving anyone.
+	srv, db, _ := poolsTestSetup(t)
+	planPath := filepath.Join(t.TempDir(), "plan.json")
+	if _, errOut, err := cliRun(t, "pools", "plan", "--db", db, "--out", planPath); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	out, _, err := cliRun(t, "pools", "apply", "--plan", planPath)
+	if err != nil || !strings.Contains(out, "and then stop: target pool(s) high-reputation, low-reputation, mid-reputation have no IPs") {
+		t.Fatalf("dry run: %v\n%s", err, out)
+	}
+	_, _, err = cliRun(t, "pools", "apply", "--plan", planPath, "--yes")
+	if err == nil || report(&strings.Builder{}, err) != 2 || !strings.Contains(err.Error(), "no subuser was moved") {
+		t.Fatalf("apply: %v", err)
+	}
+	want := []string{
+		`POST /v3/ips/pools {"name":"high-reputation"}`,
+		`POST /v3/ips/pools {"name":"low-reputation"}`,
+		`POST /v3/ips/pools {"name":"mid-reputation"}`,
+	}
+	if got := poolsCallStrings(poolsMutations(srv)); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("server received:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -32,6 +32,9 @@ const (
 // parentChunkDays bounds the date range of one parent scores call.
 const parentChunkDays = 31
 
+// subusersPageSize is the page size of subuser discovery (the API maximum).
+const subusersPageSize = 500
+
 // maxPendingBackoff caps the wait between two asks of a 202 date.
 const maxPendingBackoff = 5 * time.Minute
 
@@ -207,7 +210,7 @@ func (d *Daemon) sweep(ctx context.Context, opts SweepOptions, res *SweepResult)
 // filter.
 func (d *Daemon) discover(ctx context.Context) (*accountSet, error) {
 	a := &accountSet{parent: d.cfg.Accounts.IncludeParent, subusers: map[string]bool{}}
-	for sub, err := range d.client.Subusers(ctx, nil) {
+	for sub, err := range d.client.Subusers(ctx, &client.SubusersOptions{Limit: subusersPageSize}) {
 		if err != nil {
 			return nil, fmt.Errorf("list subusers: %w", err)
 		}

@@ -35,9 +35,10 @@ type poolsSetup struct {
 // Without --config: the default pools settings, the store at --db, else
 // $SGSEQ_DB, else the default path, and the client of cliClient. With
 // --config FILE: the monitor config file (its "pools:" section,
-// store.path and sendgrid section, with the usual environment overrides;
-// --api-key-file counts as $SENDGRID_API_KEY), --db still overriding the
-// store path and --base-url / --region the API settings.
+// store.path and sendgrid section, with the usual environment overrides,
+// $SGSEQ_DB included; --api-key-file counts as $SENDGRID_API_KEY), --db
+// still overriding the store path and --base-url / --region the API
+// settings.
 func poolsLoad(cmd *cobra.Command, configPath, dbPath string, needStore bool) (*poolsSetup, error) {
 	s := &poolsSetup{cfg: pools.DefaultConfig(), dbPath: dbPath}
 	if configPath == "" {
@@ -204,7 +205,7 @@ The plan only reads (the IPs and pools APIs and the store). Save it with
 	}
 	f := cmd.Flags()
 	f.StringVar(&configPath, "config", "", "monitor config file (YAML) whose pools: section, store and API settings to use")
-	f.StringVar(&dbPath, "db", "", "score history store (default: store.path of --config, else $"+monitor.EnvStorePath+", else the default location)")
+	f.StringVar(&dbPath, "db", "", "score history store (default: $"+monitor.EnvStorePath+", else store.path of --config, else the default location)")
 	f.StringVar(&outPath, "out", "", "also write the plan as JSON to this file, for \"sgseq pools apply\"")
 	f.StringVar(&asOfFlag, "as-of", "", "plan as of this day, YYYY-MM-DD (default: the latest stored day)")
 	f.BoolVar(&all, "all", false, "table: list every subuser, not only moves and flagged ones")

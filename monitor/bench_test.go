@@ -15,17 +15,20 @@ import (
 // (requests ÷ rate) and the number of 429 answers. Run it on its own:
 //
 //	go test -run '^$' -bench BenchmarkSweep10k -benchtime 1x ./monitor/
-func BenchmarkSweep10k(b *testing.B) {
-	const (
-		subusers = 10000
-		days     = 90
-		rate     = 100 // requests per second
-	)
+func BenchmarkSweep10k(b *testing.B) { benchSweep(b, 10000, 100) }
+
+// BenchmarkSweepRateBound is the same with 100 subusers at 5 requests per
+// second, where the rate limit rather than the store's writes bounds the
+// sweep.
+func BenchmarkSweepRateBound(b *testing.B) { benchSweep(b, 100, 5) }
+
+func benchSweep(b *testing.B, subusers int, rate float64) {
+	const days = 90
 	end := client.DateOf(time.Now()).AddDays(-1)
 	acct := seqtest.GenerateAccount(1, subusers, days+5, end)
 	for b.Loop() {
 		b.StopTimer()
-		srv := seqtest.NewServer(seqtest.WithAccount(acct), seqtest.WithRateLimit(rate, time.Second))
+		srv := seqtest.NewServer(seqtest.WithAccount(acct), seqtest.WithRateLimit(int(rate), time.Second))
 		st := openTestStore(b)
 		cfg := testConfig()
 		cfg.Sweep.Concurrency = 8
@@ -52,7 +55,7 @@ func BenchmarkSweep10k(b *testing.B) {
 		b.ReportMetric(bound.Seconds(), "bound-s")
 		b.ReportMetric(float64(stats.Requests), "requests")
 		b.ReportMetric(float64(stats.Throttled), "429s")
-		b.Logf("backfill %d days: %d requests in %s; detection sweep: %d requests, %d alerts, in %s; bound %s at %d req/s; server saw %d requests, %d throttled (429), by status %v",
+		b.Logf("backfill %d days: %d requests in %s; detection sweep: %d requests, %d alerts, in %s; bound %s at %v req/s; server saw %d requests, %d throttled (429), by status %v",
 			len(res.Fetched), res.Requests, fetch.Round(time.Millisecond), res2.Requests, len(res2.Alerts),
 			(total - fetch).Round(time.Millisecond), bound.Round(time.Millisecond), rate, stats.Requests, stats.Throttled, stats.ByStatus)
 		srv.Close()

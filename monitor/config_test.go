@@ -291,6 +291,16 @@ func TestExampleConfig(t *testing.T) {
 	if c.Schedule == "" || c.Notify.Slack.WebhookURL.IsZero() {
 		t.Errorf("example config = %+v", c)
 	}
+	// The example documents the defaults: apart from the credentials it
+	// must equal DefaultConfig.
+	want := DefaultConfig()
+	want.SendGrid.APIKey = c.SendGrid.APIKey
+	want.Notify.Slack.WebhookURL = c.Notify.Slack.WebhookURL
+	want.Accounts.Include, want.Accounts.Exclude = []string{}, []string{}
+	c.file, c.lines = "", nil
+	if got, w := fmt.Sprintf("%#v", c), fmt.Sprintf("%#v", want); got != w {
+		t.Errorf("examples/sgseq.yaml differs from DefaultConfig:\n got %s\nwant %s", got, w)
+	}
 }
 
 func FuzzParseConfig(f *testing.F) {

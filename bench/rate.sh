@@ -18,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SEED=${SEED:-1}
+GENVER=2 # bump when the generator's output changes
 RUNS=${RUNS:-1}
 BASELINE=${BASELINE:-1}
 KEEP=${KEEP:-1}
@@ -31,7 +32,7 @@ go build -o bench/data/baseline ./bench/baseline
 # gen CONTACTS FILE: generate unless an identical file is already there.
 gen() {
 	local contacts=$1 file=$2 stamp="$2.stamp"
-	if [[ -s $file && -f $stamp && $(cat "$stamp") == "$contacts $SEED" ]]; then
+	if [[ -s $file && -f $stamp && $(cat "$stamp") == "$contacts $SEED $GENVER" ]]; then
 		return
 	fi
 	# About 19 kB per contact; keep 2 GB spare.
@@ -44,7 +45,7 @@ gen() {
 	fi
 	echo "generating $contacts contacts into $file ..." >&2
 	bench/data/sggen -contacts "$contacts" -seed "$SEED" -o "$file"
-	echo "$contacts $SEED" >"$stamp"
+	echo "$contacts $SEED $GENVER" >"$stamp"
 }
 
 # measure LABEL FILE CMD...: run CMD under /usr/bin/time -v, print a line.

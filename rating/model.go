@@ -436,9 +436,13 @@ func (m *model) engage(ts uint32, level int, target float64, what string) string
 	gain := target - credited
 	m.level = level
 	m.s += gain
+	capped := m.s > MaxScore
 	m.clamp()
 	if !m.explain {
 		return ""
+	}
+	if capped {
+		return fmt.Sprintf("%s: +%g (capped at %d)", what, gain, MaxScore)
 	}
 	return fmt.Sprintf("%s: +%g", what, gain)
 }

@@ -47,7 +47,7 @@ func WriteRatings(w io.Writer, f OutputFormat, ratings []Rating) error {
 		}
 		buf = append(buf, '\n')
 		for i := range ratings {
-			buf = appendCSV(buf, &ratings[i])
+			buf = AppendCSV(buf, &ratings[i])
 			if len(buf) > 64<<10 {
 				if _, err := bw.Write(buf); err != nil {
 					return err
@@ -89,7 +89,8 @@ func WriteRatings(w io.Writer, f OutputFormat, ratings []Rating) error {
 	return bw.Flush()
 }
 
-func appendCSV(buf []byte, r *Rating) []byte {
+// AppendCSV appends r as one CSV row (with newline) in [Columns] order.
+func AppendCSV(buf []byte, r *Rating) []byte {
 	buf = appendCSVField(buf, r.Email)
 	buf = append(buf, ',')
 	buf = strconv.AppendInt(buf, int64(r.Score), 10)

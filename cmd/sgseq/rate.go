@@ -186,6 +186,12 @@ func rateWriteExplain(w io.Writer, r rating.Rating, steps []rating.Step) {
 		rateStars(r.Stars), r.Segment, r.Sunset, last)
 	fmt.Fprintf(w, "  sends %d, human opens %d, machine opens %d, clicks %d, bounces %d, complaints %d, unsubscribes %d\n",
 		r.Sends, r.HumanOpens, r.MachineOpens, r.Clicks, r.Bounces, r.Complaints, r.Unsubscribes)
+	rateWriteExplainSteps(w, steps)
+}
+
+// rateWriteExplainSteps prints one line per step: time, event, score
+// before and after, and what the event did.
+func rateWriteExplainSteps(w io.Writer, steps []rating.Step) {
 	for _, s := range steps {
 		ev := s.Kind.String()
 		switch {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sgseq/sgseq/rating"
 	"github.com/sgseq/sgseq/rating/gen"
@@ -201,6 +202,24 @@ func TestRateParseTime(t *testing.T) {
 		got, err := rateParseTime(tc.in)
 		if err != nil || got.Format("2006-01-02T15:04:05Z07:00") != tc.want {
 			t.Errorf("%s: %v %v, want %s", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestRateDemo(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	env := &demoEnv{Dir: t.TempDir(), Out: &b, Now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	if err := demoRating(context.Background(), env); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"$ sgseq rate events.ndjson", "events: read ", "stars:", "segments:", "sunset:",
+		"as of 2026-11-2", strings.Join(rating.Columns, ","), "$ sgseq rate explain ", "hard bounce: -5",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -210,7 +210,11 @@ func Write(ctx context.Context, w io.Writer, cfg Config) (Stats, error) {
 	buckets := make([][]ev, cfg.Days+8)
 	var seq uint32
 	flushed := 0 // buckets before this one are written
+	endUnix := cfg.End.Unix()
 	add := func(e ev) {
+		if e.ts >= endUnix {
+			return // after the end of the history
+		}
 		d := int((e.ts - start.Unix()) / 86400)
 		d = max(d, flushed) // very late: delivered out of order
 		if d >= len(buckets) {

@@ -67,6 +67,7 @@ func TestRunSurvivesPanics(t *testing.T) {
 	st := openTestStore(t)
 	cfg := testConfig()
 	cfg.Sweep.BackfillDays = 3
+	cfg.HTTP.Addr = "127.0.0.1:0" // serve and shut down too
 	pn := &panicNotifier{}
 	det := &panicDetector{ran: make(chan struct{}, 1)}
 	d := newTestDaemon(t, cfg, srv, st, clk, nil, WithNotifier(pn), WithDetectors(det), withSchedule(everySchedule(20*time.Millisecond)), WithoutPoolDetector())

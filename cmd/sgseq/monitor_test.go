@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/client/seqtest"
@@ -309,4 +312,67 @@ func TestDemoMonitorSection(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}
 	}
+}
+
+func TestMonitorCommandRunsAndStops(t *testing.T) {
+	db := monSim(t)
+	cfgPath := filepath.Join(t.TempDir(), "sgseq.yaml")
+	yaml := "sendgrid:\n  api_key: ${SENDGRID_API_KEY}\nhttp:\n  addr: 127.0.0.1:0\nsweep:\n  backfill_days: 3\n"
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cliResetFlags(rootCmd, ctx)
+	var out, errb monSyncBuf
+	rootCmd.SetOut(&out)
+	rootCmd.SetErr(&errb)
+	rootCmd.SetArgs([]string{"monitor", "--config", cfgPath, "--log-level", "debug"})
+	done := make(chan error, 1)
+	go func() { done <- rootCmd.ExecuteContext(ctx) }()
+	// The start-up sweep (no sweep yet) writes the store; wait for its
+	// completion message, then stop as SIGTERM would.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(db); err == nil && strings.Contains(errb.String(), "sweep finished") {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatalf("no start-up sweep; stderr:\n%s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("monitor: %v", err)
+	}
+	logs := errb.String()
+	for _, want := range []string{"http server listening", "shutting down"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q", want)
+		}
+	}
+	if strings.Contains(logs+out.String(), seqtest.TestAPIKey) {
+		t.Error("API key in the output")
+	}
+}
+
+// monSyncBuf is a bytes.Buffer safe for one writer and concurrent readers.
+type monSyncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (m *monSyncBuf) Write(p []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.b.Write(p)
+}
+
+func (m *monSyncBuf) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.b.String()
 }

@@ -38,6 +38,8 @@ type Daemon struct {
 	schedule  cron.Schedule
 	requests  atomic.Int64
 	sweepMu   sync.Mutex
+
+	lastTierChanges string // tier changes of the last delivered message (guarded by sweepMu)
 }
 
 // Option configures a [Daemon] built by [New].

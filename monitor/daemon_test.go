@@ -263,3 +263,44 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// tierDetector proposes the tier changes it holds.
+type tierDetector struct{ tcs atomic.Pointer[[]alert.TierChange] }
+
+func (d *tierDetector) Detect(context.Context, store.Store, client.Date) ([]alert.Alert, []alert.TierChange, error) {
+	return nil, *d.tcs.Load(), nil
+}
+
+// TestTierChangesNotRepeated: proposed tier moves alone are notified only
+// when they change.
+func TestTierChangesNotRepeated(t *testing.T) {
+	t.Parallel()
+	clk := newTestClock(time.Time{})
+	clk.setAsOf(demoEnd)
+	srv := demoServer(t, clk)
+	st := openTestStore(t)
+	cfg := testConfig()
+	cfg.Sweep.BackfillDays = 3
+	det := &tierDetector{}
+	first := []alert.TierChange{{Username: "acme-news", FromTier: "high", ToTier: "mid", FromPool: "a", ToPool: "b", Reason: "median 3"}}
+	det.tcs.Store(&first)
+	rec := &recorder{}
+	d := newTestDaemon(t, cfg, srv, st, clk, rec, WithDetectors(det), WithoutPoolDetector())
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(rec.msgs) != 1 || len(rec.msgs[0].TierChanges) != 1 {
+		t.Fatalf("%d messages after 3 sweeps with the same tier changes, want 1", len(rec.msgs))
+	}
+	second := append(first, alert.TierChange{Username: "daily-deals", FromTier: "mid", ToTier: "low"})
+	det.tcs.Store(&second)
+	if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.msgs) != 2 || len(rec.msgs[1].Alerts) != 0 || len(rec.msgs[1].TierChanges) != 2 {
+		t.Errorf("after a change: %d messages, last %+v", len(rec.msgs), rec.msgs[len(rec.msgs)-1])
+	}
+}

@@ -560,7 +560,11 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 	res.Alerts = slices.Clone(plan.Notify)
 	sort.Slice(res.Alerts, func(i, j int) bool { return res.Alerts[i].Key < res.Alerts[j].Key })
 	delivered := map[string]bool{}
-	if len(plan.Notify) > 0 || len(res.TierChanges) > 0 {
+	// Proposed tier moves ride along with alerts; on their own they are
+	// sent only when they changed since the last delivered message.
+	tcKey := fmt.Sprint(res.TierChanges)
+	newTiers := len(res.TierChanges) > 0 && tcKey != d.lastTierChanges
+	if len(plan.Notify) > 0 || newTiers {
 		keys, err := d.notifier.Notify(ctx, notify.Message{Date: res.AsOf, Alerts: plan.Notify, TierChanges: res.TierChanges})
 		for _, k := range keys {
 			delivered[k] = true
@@ -568,6 +572,8 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 		res.Delivered = len(keys)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("notify (%s): %w", d.notifier.Name(), err))
+		} else {
+			d.lastTierChanges = tcKey
 		}
 	}
 	upsert, del := plan.Commit(delivered)

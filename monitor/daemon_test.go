@@ -265,7 +265,9 @@ func grepLines(s, sub string) string {
 }
 
 // tierDetector proposes the tier changes it holds.
-type tierDetector struct{ tcs atomic.Pointer[[]alert.TierChange] }
+type tierDetector struct {
+	tcs atomic.Pointer[[]alert.TierChange]
+}
 
 func (d *tierDetector) Detect(context.Context, store.Store, client.Date) ([]alert.Alert, []alert.TierChange, error) {
 	return nil, *d.tcs.Load(), nil

@@ -125,6 +125,7 @@ type worker struct {
 
 	batch      []pending
 	emailArena []byte
+	arena      *recordArena
 	sink       uint64
 }
 
@@ -147,9 +148,18 @@ func New(opts Options) *Engine {
 	if opts.Contact != "" {
 		e.only = strings.ToLower(strings.TrimSpace(opts.Contact))
 	}
-	for range opts.Workers {
-		e.workers = append(e.workers, &worker{e: e, skipped: map[string]int64{}})
+	arenas := make([]*recordArena, opts.Workers)
+	for i := range opts.Workers {
+		arenas[i] = new(recordArena)
+		e.workers = append(e.workers, &worker{e: e, skipped: map[string]int64{}, arena: arenas[i]})
 	}
+	// Record memory lives outside the Go heap: give it back when Rate is
+	// never called.
+	runtime.AddCleanup(e, func(as []*recordArena) {
+		for _, a := range as {
+			a.release()
+		}
+	}, arenas)
 	return e
 }
 
@@ -517,7 +527,7 @@ func (w *worker) flush() {
 			if p.cur != nil {
 				p.chunks = append(p.chunks, p.cur)
 			}
-			p.cur = make([]record, 0, min(chunkRecs, max(256, 2*cap(p.cur))))
+			p.cur = w.arena.alloc(min(chunkRecs, max(256, 2*cap(p.cur))))
 		}
 		r := pe.rec
 		r.cid = slot.id
@@ -568,16 +578,23 @@ func (e *Engine) Rate(ctx context.Context) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []record // reused across partitions
 			for {
 				p := int(next.Add(1) - 1)
 				if p >= numParts || ctx.Err() != nil {
 					return
 				}
-				results[p], dups[p], after[p] = e.ratePart(p, asOf)
+				results[p], dups[p], after[p] = e.ratePart(p, asOf, &buf)
 			}
 		}()
 	}
 	wg.Wait()
+	for _, w := range e.workers {
+		for p := range w.parts {
+			w.parts[p] = part{}
+		}
+		w.arena.release()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -641,7 +658,7 @@ func (e *Engine) asOf() uint32 {
 // gather merges partition p of all workers: its emails, and its records
 // grouped by contact (offsets[c]..offsets[c+1]). It frees the workers'
 // copies when consume is set.
-func (e *Engine) gather(p int, consume bool) (emails []string, keys []contactKey, recs []record, offsets []int) {
+func (e *Engine) gather(p int, consume bool, buf []record) (emails []string, keys []contactKey, recs []record, offsets []int) {
 	var ids map[contactKey]uint32
 	remap := make([][]uint32, len(e.workers))
 	total := 0
@@ -700,7 +717,11 @@ func (e *Engine) gather(p int, consume bool) (emails []string, keys []contactKey
 	for i := 1; i < len(offsets); i++ {
 		offsets[i] += offsets[i-1]
 	}
-	recs = make([]record, total)
+	if cap(buf) >= total {
+		recs = buf[:total]
+	} else {
+		recs = make([]record, total, total+total/4)
+	}
 	pos := slices.Clone(offsets[:len(emails)])
 	for wi, w := range e.workers {
 		pt := &w.parts[p]
@@ -727,8 +748,9 @@ func (e *Engine) gather(p int, consume bool) (emails []string, keys []contactKey
 	return emails, keys, recs, offsets
 }
 
-func (e *Engine) ratePart(p int, asOf uint32) (out []Rating, dups, after int64) {
-	emails, _, recs, offsets := e.gather(p, true)
+func (e *Engine) ratePart(p int, asOf uint32, buf *[]record) (out []Rating, dups, after int64) {
+	emails, _, recs, offsets := e.gather(p, true, *buf)
+	*buf = recs
 	out = make([]Rating, len(emails))
 	var set []uint64
 	for c, email := range emails {
@@ -747,7 +769,7 @@ func (e *Engine) ratePart(p int, asOf uint32) (out []Rating, dups, after int64) 
 func (e *Engine) Explain(email string) (r Rating, steps []Step, found bool) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	k := keyOf([]byte(email))
-	_, keys, recs, offsets := e.gather(k.part(), false)
+	_, keys, recs, offsets := e.gather(k.part(), false, nil)
 	c := slices.Index(keys, k)
 	if c < 0 {
 		return Rating{}, nil, false

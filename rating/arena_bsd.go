@@ -1,0 +1,5 @@
+//go:build darwin || freebsd || netbsd || openbsd
+
+package rating
+
+func adviseHuge([]byte) {}

@@ -181,8 +181,15 @@ func (d *Daemon) sweep(ctx context.Context, opts SweepOptions, res *SweepResult)
 		return err
 	}
 	res.Accounts = len(accts.names)
+	newSubs, doneBefore, err := d.newSubusers(ctx, accts, res.AsOf)
+	if err != nil {
+		return err
+	}
 	failedScopes, err := d.fetch(ctx, opts, accts, res)
 	if err != nil {
+		return err
+	}
+	if err := d.fillNewSubusers(ctx, newSubs, doneBefore); err != nil {
 		return err
 	}
 	var errs []error
@@ -404,6 +411,91 @@ func (d *Daemon) fetch(ctx context.Context, opts SweepOptions, accts *accountSet
 		d.logger.LogAttrs(ctx, slog.LevelInfo, "scores still not ready, left for the next run", slog.Int("days", len(res.Pending)))
 	}
 	return failed, nil
+}
+
+// maxNewSubuserFill bounds how many newly monitored subusers one sweep
+// fills in one by one; beyond it a warning suggests a fresh store.
+const maxNewSubuserFill = 100
+
+// newSubusers returns the monitored subusers without any stored day while
+// the subusers scope already has complete days, and those complete days:
+// a subuser created, enabled or included since. The days are read before
+// this sweep fetches anything.
+func (d *Daemon) newSubusers(ctx context.Context, accts *accountSet, asOf client.Date) ([]string, []client.Date, error) {
+	if len(accts.subusers) == 0 {
+		return nil, nil, nil
+	}
+	done, err := d.store.CompletedDates(ctx, store.ScopeSubusers, asOf.AddDays(-(MaxWindowDays - 1)), asOf)
+	if err != nil || len(done) == 0 {
+		return nil, nil, err
+	}
+	known, err := d.store.Accounts(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("accounts: %w", err)
+	}
+	have := map[string]bool{}
+	for _, a := range known {
+		have[a] = true
+	}
+	var out []string
+	for name := range accts.subusers {
+		if !have[name] {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, sortedDates(done), nil
+}
+
+// fillNewSubusers fetches, on behalf of each new subuser, its scores for
+// the days the store already holds for the other subusers, so that its
+// history has no hole. Failures are logged, not fatal: the account's
+// history then starts with this sweep.
+func (d *Daemon) fillNewSubusers(ctx context.Context, names []string, days []client.Date) error {
+	if len(names) == 0 || len(days) == 0 {
+		return nil
+	}
+	if len(names) > maxNewSubuserFill {
+		d.logger.LogAttrs(ctx, slog.LevelWarn, "many newly monitored subusers: their history starts now (use a new store to refetch everything)",
+			slog.Int("subusers", len(names)))
+		return nil
+	}
+	chunks := parentTasks(days) // contiguous ranges of at most 31 days
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(d.cfg.Sweep.Concurrency)
+	for _, name := range names {
+		g.Go(func() error {
+			for _, ch := range chunks {
+				scores, err := d.client.Scores(gctx, ch.from, ch.to, client.AsSubuser(name), client.NoWait())
+				if err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					d.logger.LogAttrs(ctx, slog.LevelWarn, "could not fill the history of a newly monitored subuser",
+						slog.String(LogKeyAccount, name), slog.String(LogKeyDate, fetchTask{scope: store.ScopeSubusers, from: ch.from, to: ch.to}.String()), slog.Any(LogKeyError, err))
+					return nil
+				}
+				byDate := map[client.Date]client.Score{}
+				for _, sc := range scores {
+					byDate[sc.Date] = sc
+				}
+				now := d.now()
+				for dt := ch.from; !dt.After(ch.to); dt = dt.AddDays(1) {
+					sc, ok := byDate[dt]
+					if !ok {
+						sc = client.Score{Date: dt}
+					}
+					sc.Date = dt
+					if err := d.store.SaveDay(gctx, store.ScopeSubusers, dt, []store.DayScore{store.FromScore(name, sc, now)}); err != nil {
+						return fmt.Errorf("save %s %s: %w", name, dt, err)
+					}
+				}
+			}
+			d.logger.LogAttrs(ctx, slog.LevelInfo, "filled the history of a newly monitored subuser", slog.String(LogKeyAccount, name), slog.Int("days", len(days)))
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // parentTasks groups days into contiguous ranges of at most

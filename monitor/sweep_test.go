@@ -391,3 +391,41 @@ func TestNotifyFailureRetried(t *testing.T) {
 		t.Error("Firing = 0, want the still-firing alerts counted")
 	}
 }
+
+// TestNewSubuserFilled: a subuser monitored only from a later sweep gets
+// the days the store already holds for the others.
+func TestNewSubuserFilled(t *testing.T) {
+	t.Parallel()
+	clk := newTestClock(time.Time{})
+	clk.setAsOf(demoEnd)
+	srv := demoServer(t, clk)
+	st := openTestStore(t)
+	ctx := context.Background()
+	cfg := testConfig()
+	cfg.Sweep.BackfillDays = 10
+	cfg.Accounts.Exclude = []string{"acme-*"}
+	if _, err := newTestDaemon(t, cfg, srv, st, clk, &recorder{}, WithoutPoolDetector()).Sweep(ctx, SweepOptions{FetchOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := st.History(ctx, "acme-news", client.Date{}, client.Date{}); len(h) != 0 {
+		t.Fatalf("excluded subuser stored: %d days", len(h))
+	}
+	cfg.Accounts.Exclude = nil
+	clk.setAsOf(demoEnd.AddDays(1)) // the next day; the server answers up to demoEnd
+	if _, err := newTestDaemon(t, cfg, srv, st, clk, &recorder{}, WithoutPoolDetector()).Sweep(ctx, SweepOptions{FetchOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := st.History(ctx, "acme-news", demoEnd.AddDays(-9), demoEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 10 {
+		t.Fatalf("acme-news has %d of the 10 stored days", len(h))
+	}
+	// E-12 drop: the last 10 days are all at 3.
+	for _, d := range h {
+		if d.Score == nil || *d.Score != 3 {
+			t.Errorf("acme-news %s: score %v, want 3", d.Date, d.Score)
+		}
+	}
+}

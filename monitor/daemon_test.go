@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -304,5 +305,32 @@ func TestTierChangesNotRepeated(t *testing.T) {
 	}
 	if len(rec.msgs) != 2 || len(rec.msgs[1].Alerts) != 0 || len(rec.msgs[1].TierChanges) != 2 {
 		t.Errorf("after a change: %d messages, last %+v", len(rec.msgs), rec.msgs[len(rec.msgs)-1])
+	}
+}
+
+func TestNewNotifierFromConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		set  func(*SlackConfig)
+		want string
+	}{
+		{"nothing: log sink", func(*SlackConfig) {}, notify.NameLog},
+		{"webhook", func(s *SlackConfig) { s.WebhookURL = "https://hooks.slack.com/services/T/B/x" }, notify.NameWebhook},
+		{"bot", func(s *SlackConfig) { s.BotToken = "xoxb-1"; s.Channel = "#seq" }, notify.NameBot},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig()
+			tt.set(&cfg.Notify.Slack)
+			n, err := NewNotifier(cfg, io.Discard, slog.New(slog.DiscardHandler), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.Name() != tt.want {
+				t.Errorf("notifier %q, want %q", n.Name(), tt.want)
+			}
+		})
 	}
 }

@@ -86,12 +86,12 @@ type Engine struct {
 // ErrRated is returned when an Engine is used after Rate.
 var ErrRated = errors.New("rating: engine already rated")
 
-// numParts is the number of contact partitions (a power of two). Records
-// are stored per partition so Rate can process one partition at a time
-// with little extra memory.
+// numParts is the number of contact partitions (see partOf). Records are
+// stored per partition so Rate can process one partition at a time with
+// little extra memory, and emit ratings in email order without a global
+// sort.
 const (
-	partBits  = 6
-	numParts  = 1 << partBits
+	numParts  = 54
 	chunkRecs = 8192
 )
 
@@ -514,7 +514,7 @@ func (w *worker) flush() {
 	w.sink = sink
 	for i := range b {
 		pe := &b[i]
-		p := &w.parts[pe.key.part()]
+		p := &w.parts[partOf(pe.email)]
 		slot := w.tab.lookup(pe.key)
 		if slot.key.h1 == 0 {
 			slot.key = pe.key
@@ -569,26 +569,29 @@ func (e *Engine) Rate(ctx context.Context) (*Result, error) {
 	asOf := e.asOf()
 	sum.AsOf = time.Unix(int64(asOf), 0).UTC()
 
-	results := make([][]Rating, numParts)
+	// The workers' contact tables are not needed any more.
+	for _, w := range e.workers {
+		w.tab = internTable{}
+	}
+	// Phase 1: merge each partition's contacts across workers.
+	merged := make([]mergedPart, numParts)
+	e.parallel(ctx, func(p int, _ *[]record) { merged[p] = e.merge(p, true) })
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Phase 2: rate each partition into its place in one slice and sort it
+	// by email. Partitions are in email order, so the whole slice is.
+	offsets := make([]int, numParts+1)
+	for p, m := range merged {
+		offsets[p+1] = offsets[p] + len(m.emails)
+	}
+	all := make([]Rating, offsets[numParts])
 	dups := make([]int64, numParts)
 	after := make([]int64, numParts)
-	var next atomic.Int32
-	var wg sync.WaitGroup
-	for range e.opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []record // reused across partitions
-			for {
-				p := int(next.Add(1) - 1)
-				if p >= numParts || ctx.Err() != nil {
-					return
-				}
-				results[p], dups[p], after[p] = e.ratePart(p, asOf, &buf)
-			}
-		}()
-	}
-	wg.Wait()
+	e.parallel(ctx, func(p int, buf *[]record) {
+		dups[p], after[p] = e.ratePart(p, &merged[p], all[offsets[p]:offsets[p+1]], asOf, buf)
+		merged[p] = mergedPart{}
+	})
 	for _, w := range e.workers {
 		for p := range w.parts {
 			w.parts[p] = part{}
@@ -598,26 +601,41 @@ func (e *Engine) Rate(ctx context.Context) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	n := 0
-	for _, r := range results {
-		n += len(r)
-	}
-	all := make([]Rating, 0, n)
-	for p, r := range results {
-		all = append(all, r...)
-		results[p] = nil
+	for p := range numParts {
 		sum.Duplicates += dups[p]
 		sum.AfterAsOf += after[p]
 	}
-	slices.SortFunc(all, func(a, b Rating) int { return strings.Compare(a.Email, b.Email) })
 	sum.Used = sum.Read - sum.Skipped - sum.Duplicates - sum.AfterAsOf
 	sum.Contacts = len(all)
-	for _, r := range all {
+	for i := range all {
+		r := &all[i]
 		sum.Stars[r.Stars]++
 		sum.Segments[r.Segment]++
 		sum.Sunsets[r.Sunset]++
 	}
 	return &Result{Ratings: all, Summary: sum}, nil
+}
+
+// parallel runs fn for every partition on Options.Workers goroutines; each
+// goroutine has its own reusable record buffer.
+func (e *Engine) parallel(ctx context.Context, fn func(p int, buf *[]record)) {
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for range e.opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []record
+			for {
+				p := int(next.Add(1) - 1)
+				if p >= numParts || ctx.Err() != nil {
+					return
+				}
+				fn(p, &buf)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func (e *Engine) baseSummary() Summary {
@@ -655,34 +673,40 @@ func (e *Engine) asOf() uint32 {
 	return m
 }
 
-// gather merges partition p of all workers: its emails, and its records
-// grouped by contact (offsets[c]..offsets[c+1]). It frees the workers'
-// copies when consume is set.
-func (e *Engine) gather(p int, consume bool, buf []record) (emails []string, keys []contactKey, recs []record, offsets []int) {
+// mergedPart is partition p's contacts merged across workers: emails and
+// keys by merged index, and per worker the map from its local index.
+type mergedPart struct {
+	emails []string
+	keys   []contactKey
+	remap  [][]uint32
+}
+
+// merge merges partition p's contacts of all workers. Without consume it
+// copies instead of taking over the first worker's slices.
+func (e *Engine) merge(p int, consume bool) mergedPart {
+	var m mergedPart
 	var ids map[contactKey]uint32
-	remap := make([][]uint32, len(e.workers))
-	total := 0
+	m.remap = make([][]uint32, len(e.workers))
 	for wi, w := range e.workers {
 		pt := &w.parts[p]
-		total += pt.len()
 		if len(pt.emails) == 0 {
 			continue
 		}
-		if emails == nil {
-			emails, keys = pt.emails, pt.keys
+		if m.emails == nil {
+			m.emails, m.keys = pt.emails, pt.keys
 			if !consume {
-				emails, keys = slices.Clone(pt.emails), slices.Clone(pt.keys)
+				m.emails, m.keys = slices.Clone(pt.emails), slices.Clone(pt.keys)
 			}
 			rm := make([]uint32, len(pt.emails))
 			for i := range rm {
 				rm[i] = uint32(i)
 			}
-			remap[wi] = rm
+			m.remap[wi] = rm
 			continue
 		}
 		if ids == nil {
-			ids = make(map[contactKey]uint32, len(emails))
-			for i, k := range keys {
+			ids = make(map[contactKey]uint32, len(m.emails))
+			for i, k := range m.keys {
 				ids[k] = uint32(i)
 			}
 		}
@@ -690,30 +714,42 @@ func (e *Engine) gather(p int, consume bool, buf []record) (emails []string, key
 		for i, k := range pt.keys {
 			id, ok := ids[k]
 			if !ok {
-				id = uint32(len(emails))
+				id = uint32(len(m.emails))
 				ids[k] = id
-				emails = append(emails, pt.emails[i])
-				keys = append(keys, k)
+				m.emails = append(m.emails, pt.emails[i])
+				m.keys = append(m.keys, k)
 			}
 			rm[i] = id
 		}
-		remap[wi] = rm
-	}
-	offsets = make([]int, len(emails)+1)
-	each := func(fn func(rm []uint32, c []record)) {
-		for wi, w := range e.workers {
-			pt := &w.parts[p]
-			for _, c := range pt.chunks {
-				fn(remap[wi], c)
-			}
-			fn(remap[wi], pt.cur)
+		m.remap[wi] = rm
+		if consume {
+			pt.emails, pt.keys = nil, nil
 		}
 	}
-	each(func(rm []uint32, c []record) {
-		for _, r := range c {
+	return m
+}
+
+// scatter groups partition p's records by merged contact: the records of
+// contact c are recs[offsets[c]:offsets[c+1]]. buf is reused when large
+// enough. With consume the workers' chunks are dropped as they are copied.
+func (e *Engine) scatter(p int, m *mergedPart, consume bool, buf []record) (recs []record, offsets []int) {
+	total := 0
+	for _, w := range e.workers {
+		total += w.parts[p].len()
+	}
+	offsets = make([]int, len(m.emails)+1)
+	for wi, w := range e.workers {
+		pt := &w.parts[p]
+		rm := m.remap[wi]
+		for _, c := range pt.chunks {
+			for _, r := range c {
+				offsets[rm[r.cid]+1]++
+			}
+		}
+		for _, r := range pt.cur {
 			offsets[rm[r.cid]+1]++
 		}
-	})
+	}
 	for i := 1; i < len(offsets); i++ {
 		offsets[i] += offsets[i-1]
 	}
@@ -722,11 +758,11 @@ func (e *Engine) gather(p int, consume bool, buf []record) (emails []string, key
 	} else {
 		recs = make([]record, total, total+total/4)
 	}
-	pos := slices.Clone(offsets[:len(emails)])
+	pos := slices.Clone(offsets[:len(m.emails)])
 	for wi, w := range e.workers {
 		pt := &w.parts[p]
-		rm := remap[wi]
-		scatter := func(c []record) {
+		rm := m.remap[wi]
+		put := func(c []record) {
 			for _, r := range c {
 				id := rm[r.cid]
 				r.cid = id
@@ -735,31 +771,33 @@ func (e *Engine) gather(p int, consume bool, buf []record) (emails []string, key
 			}
 		}
 		for i, c := range pt.chunks {
-			scatter(c)
+			put(c)
 			if consume {
 				pt.chunks[i] = nil
 			}
 		}
-		scatter(pt.cur)
+		put(pt.cur)
 		if consume {
-			*pt = part{}
+			pt.chunks, pt.cur = nil, nil
 		}
 	}
-	return emails, keys, recs, offsets
+	return recs, offsets
 }
 
-func (e *Engine) ratePart(p int, asOf uint32, buf *[]record) (out []Rating, dups, after int64) {
-	emails, _, recs, offsets := e.gather(p, true, *buf)
+// ratePart rates partition p into out (len(m.emails) long) and sorts out by
+// email.
+func (e *Engine) ratePart(p int, m *mergedPart, out []Rating, asOf uint32, buf *[]record) (dups, after int64) {
+	recs, offsets := e.scatter(p, m, true, *buf)
 	*buf = recs
-	out = make([]Rating, len(emails))
 	var set []uint64
-	for c, email := range emails {
+	for c, email := range m.emails {
 		r, d, a := rateContactBuf(email, recs[offsets[c]:offsets[c+1]], asOf, nil, &set)
 		out[c] = r
 		dups += int64(d)
 		after += int64(a)
 	}
-	return out, dups, after
+	slices.SortFunc(out, func(a, b Rating) int { return strings.Compare(a.Email, b.Email) })
+	return dups, after
 }
 
 // Explain rates one contact and returns every event of it in time order
@@ -769,12 +807,14 @@ func (e *Engine) ratePart(p int, asOf uint32, buf *[]record) (out []Rating, dups
 func (e *Engine) Explain(email string) (r Rating, steps []Step, found bool) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	k := keyOf([]byte(email))
-	_, keys, recs, offsets := e.gather(k.part(), false, nil)
-	c := slices.Index(keys, k)
+	p := partOf([]byte(email))
+	m := e.merge(p, false)
+	c := slices.Index(m.keys, k)
 	if c < 0 {
 		return Rating{}, nil, false
 	}
-	own := slices.Clone(recs[offsets[c]:offsets[c+1]])
+	recs, offsets := e.scatter(p, &m, false, nil)
+	own := recs[offsets[c]:offsets[c+1]]
 	r, _, _ = rateContact(email, own, e.asOf(), func(s Step) { steps = append(steps, s) })
 	return r, steps, true
 }

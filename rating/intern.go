@@ -11,8 +11,25 @@ func keyOf(email []byte) contactKey {
 	return contactKey{hash64(email, 1) | 1, hash64(email, 0x9e3779b97f4a7c15)}
 }
 
-// partOf returns the partition of a contact.
-func (k contactKey) part() int { return int(k.h1 >> (64 - partBits)) }
+// partOf returns the partition of a normalized email. Partitions follow
+// email order (by the first two bytes), so ratings sorted within each
+// partition and concatenated in partition order are sorted by email:
+// 0 holds addresses starting below 'a' (digits, punctuation), 1..52 split
+// each letter a..z at a second byte of 'n', 53 everything above 'z'.
+func partOf(email []byte) int {
+	if len(email) == 0 || email[0] < 'a' {
+		return 0
+	}
+	c0 := email[0]
+	if c0 > 'z' {
+		return 53
+	}
+	p := 1 + 2*int(c0-'a')
+	if len(email) > 1 && email[1] >= 'n' {
+		p++
+	}
+	return p
+}
 
 type internSlot struct {
 	key contactKey

@@ -100,7 +100,8 @@ type RequestEvent struct {
 	Route string
 	// StatusCode is 0 when no response arrived.
 	StatusCode int
-	// Err is the transport error, if any.
+	// Err is the transport error, if any, with the API key scrubbed from
+	// its text should a transport have quoted a header.
 	Err error
 	// Duration of the attempt, excluding any wait in the rate limiter.
 	Duration time.Duration
@@ -318,9 +319,8 @@ func New(apiKey string, opts ...Option) (*Client, error) {
 		}
 	}
 	lim := newLimiter(cfg.logger)
-	hc.Transport = &limitTransport{base: inner, lim: lim, hook: cfg.hook, prefix: strings.TrimRight(bu.EscapedPath(), "/")}
-
 	key := secret.Secret(apiKey)
+	hc.Transport = &limitTransport{base: inner, lim: lim, hook: cfg.hook, key: key, prefix: strings.TrimRight(bu.EscapedPath(), "/")}
 	s := &shared{
 		cred:      &credentials{key: key},
 		baseURL:   bu,
@@ -339,12 +339,16 @@ func New(apiKey string, opts ...Option) (*Client, error) {
 // username (header "on-behalf-of: <username>"). The copy shares c's
 // transport, rate limiter and settings. An empty username returns a copy
 // acting for the key's own account.
+//
+// SendGrid API docs: https://www.twilio.com/docs/sendgrid/api-reference/how-to-use-the-sendgrid-v3-api/on-behalf-of
 func (c *Client) OnBehalfOf(username string) *Client {
 	return &Client{s: c.s, onBehalfOf: username}
 }
 
 // OnBehalfOfAccount returns a copy of c whose calls act on behalf of the
 // customer account accountID (header "on-behalf-of: account-id <id>").
+//
+// SendGrid API docs: https://www.twilio.com/docs/sendgrid/api-reference/how-to-use-the-sendgrid-v3-api/on-behalf-of
 func (c *Client) OnBehalfOfAccount(accountID string) *Client {
 	if accountID == "" {
 		return &Client{s: c.s}
@@ -514,30 +518,57 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	if err != nil {
 		return fmt.Errorf("%s %s: read body: %w", r.method, r.path, err)
 	}
-	if len(bytes.TrimSpace(b)) == 0 {
+	t := bytes.TrimSpace(b)
+	if len(t) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(b, out); err != nil {
+	if t[0] != '{' && t[0] != '[' {
+		// An HTML page from a proxy, plain text...: say what came instead.
+		return fmt.Errorf("%s %s: decode %d response: not JSON (Content-Type %q): %s",
+			r.method, r.path, resp.StatusCode, truncate(resp.Header.Get("Content-Type"), 64), snippet(secret.Scrub(string(t), c.s.cred.key)))
+	}
+	if err := json.Unmarshal(t, out); err != nil {
 		return fmt.Errorf("%s %s: decode %d response: %w", r.method, r.path, resp.StatusCode, err)
 	}
 	return nil
 }
 
 // scrub removes the API key from err's message if a library echoed it.
-func (c *Client) scrub(err error) error {
-	if err == nil || !strings.Contains(err.Error(), c.s.cred.key.Reveal()) {
+func (c *Client) scrub(err error) error { return scrubError(err, c.s.cred.key) }
+
+// scrubError returns err, or when its text holds key an error with the key
+// replaced by REDACTED. A *url.Error keeps its type (with a scrubbed inner
+// error) so that errors.As still finds it. The scrubbed error does not
+// unwrap to the original (which would print the key) but answers errors.Is
+// for the original's chain (context.Canceled, os.ErrDeadlineExceeded ...)
+// and reports Timeout like it.
+func scrubError(err error, key secret.Secret) error {
+	if err == nil || key.IsZero() || !strings.Contains(err.Error(), key.Reveal()) {
 		return err
 	}
-	return &scrubbedError{msg: secret.Scrub(err.Error(), c.s.cred.key), err: err}
+	var ue *url.Error
+	if errors.As(err, &ue) && ue == err {
+		return &url.Error{Op: ue.Op, URL: secret.Scrub(ue.URL, key), Err: scrubError(ue.Err, key)}
+	}
+	return &scrubbedError{msg: secret.Scrub(err.Error(), key), err: err}
 }
 
+// scrubbedError is an error whose text had the key removed.
 type scrubbedError struct {
 	msg string
-	err error
+	err error // the original: never printed, only consulted by Is and Timeout
 }
 
 func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }
+
+// Is reports whether the original error matches target.
+func (e *scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
+
+// Timeout reports whether the original error is a timeout (net.Error).
+func (e *scrubbedError) Timeout() bool {
+	var t interface{ Timeout() bool }
+	return errors.As(e.err, &t) && t.Timeout()
+}
 
 // maxBody bounds how much of a success body is read (64 MiB).
 const maxBody = 64 << 20

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -315,5 +316,40 @@ func TestHTTPClientTimeoutKept(t *testing.T) {
 	defer mu.Unlock()
 	if len(events) != 2 || events[0].StatusCode != 0 || events[0].Err == nil {
 		t.Errorf("events = %+v, want 2 failed attempts", events)
+	}
+}
+
+// TestScrubbedErrorKeepsIdentity checks that removing the key from a
+// transport error keeps what callers test for: errors.Is on the context
+// error, errors.As to *url.Error, Timeout; and that no layer prints the key.
+func TestScrubbedErrorKeepsIdentity(t *testing.T) {
+	t.Parallel()
+	var hookErr error
+	c, _ := newMocked(t, func(req *http.Request) (*http.Response, error) {
+		return nil, fmt.Errorf("proxy said %s: %w", req.Header.Get("Authorization"), context.DeadlineExceeded)
+	}, WithRetryPolicy(RetryPolicy{}), WithRequestHook(func(ev RequestEvent) { hookErr = ev.Err }))
+	_, err := c.Pools(context.Background())
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for name, e := range map[string]error{"returned": err, "hook": hookErr} {
+		if e == nil {
+			t.Fatalf("%s: nil", name)
+		}
+		if !errors.Is(e, context.DeadlineExceeded) {
+			t.Errorf("%s: errors.Is(DeadlineExceeded) = false: %v", name, e)
+		}
+		for x := e; x != nil; x = errors.Unwrap(x) {
+			if s := fmt.Sprintf("%v %#v", x, x); strings.Contains(s, testKey) {
+				t.Errorf("%s: layer %T leaks the key: %s", name, x, s)
+			}
+		}
+		if to, ok := e.(interface{ Timeout() bool }); ok && !to.Timeout() {
+			t.Errorf("%s: Timeout() = false", name)
+		}
+	}
+	var ue *url.Error
+	if !errors.As(err, &ue) || !ue.Timeout() {
+		t.Errorf("errors.As(*url.Error) = %v, Timeout = %v", ue != nil, ue != nil && ue.Timeout())
 	}
 }

@@ -23,7 +23,7 @@ type Date struct {
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(DateLayout, s)
 	if err != nil {
-		return Date{}, fmt.Errorf("invalid date %q: want YYYY-MM-DD", s)
+		return Date{}, fmt.Errorf("invalid date %q: want YYYY-MM-DD", truncate(s, 40))
 	}
 	return DateOf(t), nil
 }

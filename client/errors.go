@@ -150,17 +150,19 @@ func newAPIError(method, path string, resp *http.Response, key secret.Secret) *A
 	raw = []byte(secret.Scrub(string(raw), key))
 	var eb errorBody
 	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '{' && json.Unmarshal(t, &eb) == nil {
+		// Scrub again after decoding: JSON escapes (\u0053...) could
+		// spell the key in a way the raw scrub did not see.
 		for _, d := range eb.Errors {
-			det := ErrorDetail{Message: jsonText(d.Message)}
+			det := ErrorDetail{Message: secret.Scrub(jsonText(d.Message), key)}
 			if d.Field != nil {
-				det.Field = *d.Field
+				det.Field = secret.Scrub(*d.Field, key)
 			}
 			e.Errors = append(e.Errors, det)
 		}
 		if m := jsonText(eb.Error); m != "" {
-			e.Errors = append(e.Errors, ErrorDetail{Message: m})
+			e.Errors = append(e.Errors, ErrorDetail{Message: secret.Scrub(m, key)})
 		}
-		e.ID = jsonText(eb.ID)
+		e.ID = secret.Scrub(jsonText(eb.ID), key)
 	}
 	if len(e.Errors) == 0 {
 		e.Body = strings.ToValidUTF8(string(raw), "\uFFFD")
@@ -189,7 +191,7 @@ var (
 // snippet turns a body into one bounded line: HTML tags stripped,
 // whitespace collapsed, at most 200 bytes.
 func snippet(body string) string {
-	s := body
+	s := strings.ToValidUTF8(body, "\uFFFD")
 	if strings.Contains(s, "<") {
 		s = tagRe.ReplaceAllString(s, " ")
 	}

@@ -83,23 +83,9 @@ func (c *Client) IPs(ctx context.Context, opts *IPsOptions) iter.Seq2[IP, error]
 	if o.Limit == 0 {
 		o.Limit = DefaultIPsLimit
 	}
-	return func(yield func(IP, error) bool) {
+	return offsetPages(o.Limit, o.Offset, func(offset int) ([]IP, error) {
 		o := o
-		for {
-			page, err := c.IPsPage(ctx, &o)
-			if err != nil {
-				yield(IP{}, err)
-				return
-			}
-			for _, ip := range page {
-				if !yield(ip, nil) {
-					return
-				}
-			}
-			if len(page) < o.Limit {
-				return
-			}
-			o.Offset += len(page)
-		}
-	}
+		o.Offset = offset
+		return c.IPsPage(ctx, &o)
+	})
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sgseq/sgseq/internal/secret"
 )
 
 // maxHold caps how long the limiter holds requests for one window, so a
@@ -165,7 +167,8 @@ type limitTransport struct {
 	base   http.RoundTripper
 	lim    *limiter
 	hook   func(RequestEvent)
-	prefix string // the base URL's escaped path, stripped from event paths
+	key    secret.Secret // scrubbed from the error passed to hook
+	prefix string        // the base URL's escaped path, stripped from event paths
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -179,6 +182,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.base.RoundTrip(req)
 	dur := time.Since(start)
+	err = scrubError(err, t.key)
 	var h http.Header
 	status := 0
 	if resp != nil {

@@ -409,14 +409,103 @@ func TestDecodeError(t *testing.T) {
 	}
 }
 
+// maxDecodeErr bounds the text of any error a malformed body produces.
+const maxDecodeErr = 600
+
+// TestMalformedResponses feeds bodies SendGrid never documents (a proxy's
+// HTML, truncated JSON, wrong types) to both scores calls: each must give a
+// clear, bounded error, never a panic, never a silent zero score.
+func TestMalformedResponses(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 100_000)
+	cases := []struct {
+		name, body string
+		want       string // in the error; "" = no error expected
+		subusers   bool   // for SubuserScoresPage only
+	}{
+		{name: "html page", body: "<html><head><title>502</title></head><body><h1>Bad Gateway</h1>" + long + "</body></html>", want: "not JSON"},
+		{name: "plain text", body: "upstream connect error " + long, want: "not JSON"},
+		{name: "truncated", body: `{"result":[{"user_id":"1","date":"2026-03-14","score":4,"metr`, want: "unexpected end of JSON"},
+		{name: "score as string", body: `{"result":[{"user_id":"1","date":"2026-03-14","score":"4"}]}`, want: "score"},
+		{name: "metrics as array", body: `{"result":[{"user_id":"1","date":"2026-03-14","score":4,"metrics":[1,2]}]}`, want: "metrics"},
+		{name: "result as object", body: `{"result":{"user_id":"1"}}`, want: "result"},
+		{name: "huge date", body: `{"result":[{"user_id":"1","date":"` + long + `"}]}`, want: "invalid date"},
+		{name: "binary", body: "\xff\xfe\x00garbage", want: "not JSON"},
+		{name: "after_key as number", body: `{"result":[],"_metadata":{"next_params":{"after_key":180}}}`, subusers: true},
+		{name: "after_key as object", body: `{"result":[],"_metadata":{"next_params":{"after_key":{"k":1}}}}`, subusers: true},
+		{name: "metadata as string", body: `{"result":[],"_metadata":"x"}`, want: "_metadata", subusers: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, _ := newMocked(t, respond(200, tc.body, "Content-Type", "text/html"))
+			var err error
+			if tc.subusers {
+				var p *SubuserScoresPage
+				p, err = c.SubuserScoresPage(context.Background(), testYesterday, nil)
+				if err == nil && tc.name == "after_key as number" && p.NextAfterKey != "180" {
+					t.Errorf("NextAfterKey = %q, want 180", p.NextAfterKey)
+				}
+			} else {
+				var got []Score
+				got, err = c.Scores(context.Background(), testYesterday, testYesterday)
+				if err == nil {
+					t.Fatalf("no error; scores %+v", got)
+				}
+			}
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+			if n := len(err.Error()); n > maxDecodeErr {
+				t.Errorf("error is %d bytes: %.200s…", n, err)
+			}
+		})
+	}
+}
+
 func FuzzDecodeSubuserScores(f *testing.F) {
 	f.Add(pageBody(1, 3, `{"next_params":{"after_key":3}}`))
 	f.Add(`{"result":null,"_metadata":{"next_params":{"after_key":{}}}}`)
+	f.Add(`{"result":[{"user_id":"1","score":"4"}],"_metadata":{"next_params":{"after_key":null}}}`)
+	f.Add(`<html><body>502</body></html>`)
+	f.Add(`{"result":[{"user_id":"1","date":"2026-03-1`)
 	f.Fuzz(func(t *testing.T, body string) {
 		c, _ := newMocked(t, respond(200, body))
 		p, err := c.SubuserScoresPage(context.Background(), testYesterday, nil)
 		if err == nil && p == nil {
 			t.Fatal("nil page without error")
+		}
+		if err != nil && len(err.Error()) > maxDecodeErr {
+			t.Fatalf("unbounded error (%d bytes)", len(err.Error()))
+		}
+	})
+}
+
+func FuzzDecodeScores(f *testing.F) {
+	f.Add(`{"result":[{"user_id":"1","date":"2026-03-14","score":4,"metrics":{"open_rate":3}}]}`)
+	f.Add(`{"result":[{"user_id":"1","date":"2026-03-14"}]}`)
+	f.Add(`{"result":[{"user_id":1,"score":"x","date":20260314}]}`)
+	f.Add(`<!DOCTYPE html><p>gateway</p>`)
+	f.Add(`{}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		c, _ := newMocked(t, respond(200, body))
+		scores, err := c.Scores(context.Background(), testYesterday, testYesterday)
+		if err != nil {
+			if len(err.Error()) > maxDecodeErr {
+				t.Fatalf("unbounded error (%d bytes)", len(err.Error()))
+			}
+			return
+		}
+		for _, s := range scores {
+			if s.Eligible() != (s.Score != nil) {
+				t.Fatal("Eligible disagrees with Score")
+			}
 		}
 	})
 }

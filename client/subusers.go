@@ -83,25 +83,11 @@ func (c *Client) Subusers(ctx context.Context, opts *SubusersOptions) iter.Seq2[
 	if o.Limit == 0 {
 		o.Limit = DefaultSubusersLimit
 	}
-	return func(yield func(Subuser, error) bool) {
+	return offsetPages(o.Limit, o.Offset, func(offset int) ([]Subuser, error) {
 		o := o
-		for {
-			page, err := c.SubusersPage(ctx, &o)
-			if err != nil {
-				yield(Subuser{}, err)
-				return
-			}
-			for _, s := range page {
-				if !yield(s, nil) {
-					return
-				}
-			}
-			if len(page) < o.Limit {
-				return
-			}
-			o.Offset += len(page)
-		}
-	}
+		o.Offset = offset
+		return c.SubusersPage(ctx, &o)
+	})
 }
 
 // checkPaging validates offset-page parameters.
@@ -113,4 +99,29 @@ func checkPaging(limit, offset int) error {
 		return &ValidationError{Field: "offset", Value: strconv.Itoa(offset), Reason: "must not be negative"}
 	}
 	return nil
+}
+
+// offsetPages iterates over offset-paginated results: fetch(offset) returns
+// one page of at most limit items, and a short page is the last. On an
+// error it yields one (zero, error) pair and stops.
+func offsetPages[T any](limit, offset int, fetch func(offset int) ([]T, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for {
+			page, err := fetch(offset)
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, v := range page {
+				if !yield(v, nil) {
+					return
+				}
+			}
+			if len(page) < limit || len(page) == 0 {
+				return
+			}
+			offset += len(page)
+		}
+	}
 }

@@ -408,7 +408,9 @@ func TestSim(t *testing.T) {
 		done <- simRun(ctx, cmd, simOptions{addr: "127.0.0.1:0", rateLimit: "100/s", pending: 1})
 	}()
 	var url string
-	for i := 0; i < 500 && url == ""; i++ {
+	// Wait for the banner; the bound is generous (a loaded machine) and
+	// nothing is asserted about how long it took.
+	for deadline := time.Now().Add(60 * time.Second); url == "" && time.Now().Before(deadline); {
 		if _, rest, ok := strings.Cut(out.String(), "listening on "); ok {
 			url, _, _ = strings.Cut(rest, "\n")
 		} else {

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -149,7 +150,8 @@ func TestValidationErrorMessage(t *testing.T) {
 }
 
 func FuzzAPIError(f *testing.F) {
-	for _, s := range []string{``, `{"errors":[{"field":null,"message":"x"}],"id":"1"}`, `{"error":"x"}`, `<html>`, `{"errors":[1,2]}`, `{"errors":null,"id":{}}`} {
+	for _, s := range []string{``, `{"errors":[{"field":null,"message":"x"}],"id":"1"}`, `{"error":"x"}`, `<html>`, `{"errors":[1,2]}`, `{"errors":null,"id":{}}`,
+		`{"errors":[{"field":"\u0053G.fuzz-key","message":"Bearer SG.fuzz-key"}],"id":"SG.fuzz-key"}`, `<p>SG.fuzz-key</p>`} {
 		f.Add(400, s)
 	}
 	f.Fuzz(func(t *testing.T, status int, body string) {
@@ -160,6 +162,9 @@ func FuzzAPIError(f *testing.F) {
 			t.Errorf("Error() is %d bytes", len(msg))
 		}
 		_ = errors.Is(e, ErrNotFound)
+		if all := msg + e.Body + e.ID + fmt.Sprint(e.Errors); strings.Contains(all, "SG.fuzz-key") {
+			t.Errorf("key leaked: %q", all)
+		}
 		if len(e.Body) > maxErrorBody*3 {
 			t.Errorf("Body is %d bytes", len(e.Body))
 		}

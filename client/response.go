@@ -82,6 +82,10 @@ func parseReset(v string, now time.Time) (time.Time, bool) {
 	return time.Unix(sec, int64((f-float64(sec))*1e9)), true
 }
 
+// maxRetryAfter bounds a Retry-After in seconds (about 31 years) so that
+// it fits a time.Duration.
+const maxRetryAfter = 1 << 30
+
 // retryAfter reads Retry-After (delta seconds or an HTTP date); 0 when
 // absent, invalid or in the past.
 func retryAfter(h http.Header, now time.Time) time.Duration {
@@ -90,10 +94,12 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 		return 0
 	}
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 || n > 1e7 {
+		if n <= 0 {
 			return 0
 		}
-		return time.Duration(n) * time.Second
+		// An absurd value is still a request to wait long: keep it (the
+		// callers cap it) but avoid overflowing a Duration.
+		return time.Duration(min(n, maxRetryAfter)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {

@@ -170,6 +170,7 @@ func TestBackoff(t *testing.T) {
 		{"reset ignored on 500 with budget left", mk(500, HeaderRateRemaining, "5", HeaderRateReset, "25"), 0, 500 * time.Millisecond, time.Second},
 		{"reset honoured when budget spent", mk(500, HeaderRateRemaining, "0", HeaderRateReset, "25"), 0, 25 * time.Second, 25 * time.Second},
 		{"reset capped", mk(429, HeaderRateReset, "3600"), 0, 30 * time.Second, 30 * time.Second},
+		{"huge retry-after capped", mk(429, HeaderRetryAfter, "99999999999999"), 0, 30 * time.Second, 30 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -115,6 +115,10 @@ func Decode(r io.Reader, name string) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		br := bufio.NewReaderSize(r, sniffSize)
 		head, _ := br.Peek(sniffSize)
+		if bytes.HasPrefix(head, []byte("\ufeff")) {
+			_, _ = br.Discard(3)
+			head = head[3:]
+		}
 		format := sniff(name, head)
 		emit := func(f *fields, line int, err error) bool {
 			if err != nil {

@@ -142,6 +142,12 @@ func TestInputShapes(t *testing.T) {
 			}
 			return e.Rate(context.Background())
 		}},
+		{"byte order mark", func() (*Result, error) {
+			return rateBytes(t, "x", append([]byte("\ufeff"), nd...), Options{})
+		}},
+		{"crlf line ends", func() (*Result, error) {
+			return rateBytes(t, "x", bytes.ReplaceAll(nd, []byte("\n"), []byte("\r\n")), Options{})
+		}},
 		{"tiny blocks, one worker", func() (*Result, error) {
 			return rateBytes(t, "x", nd, Options{BlockSize: 1000, Workers: 1})
 		}},

@@ -192,6 +192,11 @@ func (e *Engine) Read(ctx context.Context, name string, r io.Reader) error {
 	cr := &countReader{r: r}
 	br := bufio.NewReaderSize(cr, sniffSize)
 	head, _ := br.Peek(sniffSize)
+	if bytes.HasPrefix(head, []byte("\ufeff")) {
+		// A UTF-8 byte order mark: not part of the first line.
+		_, _ = br.Discard(3)
+		head = head[3:]
+	}
 	format := sniff(name, head)
 	e.log.Debug("rating: read input", "name", name, "format", format.String())
 	var err error

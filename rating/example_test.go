@@ -1,0 +1,64 @@
+package rating_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/sgseq/sgseq/rating"
+)
+
+func Example() {
+	events := `{"email":"Ann@Example.com","timestamp":1767000000,"event":"delivered","sg_event_id":"d1"}
+{"email":"ann@example.com","timestamp":1767003600,"event":"open","sg_machine_open":false,"sg_event_id":"o1"}
+{"email":"ann@example.com","timestamp":1767003700,"event":"click","sg_event_id":"c1","url":"https://example.com/"}
+{"email":"ann@example.com","timestamp":1767003700,"event":"click","sg_event_id":"c1","url":"https://example.com/"}
+{"email":"bob@example.com","timestamp":1767000000,"event":"delivered","sg_event_id":"d2"}
+{"email":"bob@example.com","timestamp":1767000060,"event":"open","sg_machine_open":true,"sg_event_id":"o2"}
+{"email":"cy@example.com","timestamp":1767000000,"event":"bounce","type":"bounce","bounce_classification":"Invalid Address","sg_event_id":"b3"}
+`
+	e := rating.New(rating.Options{})
+	if err := e.Read(context.Background(), "events.ndjson", strings.NewReader(events)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := e.Rate(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rating.WriteRatings(os.Stdout, rating.OutputCSV, res.Ratings)
+	s := res.Summary
+	fmt.Printf("read %d, used %d, duplicates %d, skipped %d\n", s.Read, s.Used, s.Duplicates, s.Skipped)
+	// Output:
+	// email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset
+	// ann@example.com,2,4,engaged,2025-12-29T10:21:40Z,1,1,0,1,0,0,0,keep
+	// bob@example.com,0,2,new,,1,0,1,0,0,0,0,keep
+	// cy@example.com,-5,1,suppress,,0,0,0,0,1,0,0,remove
+	// read 7, used 6, duplicates 1, skipped 0
+}
+
+func ExampleEngine_Explain() {
+	events := `{"email":"ann@example.com","timestamp":1767000000,"event":"delivered","sg_event_id":"d1"}
+{"email":"ann@example.com","timestamp":1767003600,"event":"open","sg_event_id":"o1"}
+{"email":"ann@example.com","timestamp":1769592000,"event":"delivered","sg_event_id":"d2"}
+{"email":"ann@example.com","timestamp":1772184000,"event":"delivered","sg_event_id":"d3"}
+`
+	e := rating.New(rating.Options{})
+	if err := e.Read(context.Background(), "events.ndjson", strings.NewReader(events)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	r, steps, _ := e.Explain("ann@example.com")
+	for _, s := range steps {
+		fmt.Printf("%s %-9s %.2f -> %.2f  %s\n", s.Time.Format("2006-01-02"), s.Kind, s.Before, s.After, s.Note)
+	}
+	fmt.Println("score", r.Score, "stars", r.Stars, r.Segment)
+	// Output:
+	// 2025-12-29 delivered 0.00 -> 0.00  mail delivered
+	// 2025-12-29 open      0.00 -> 1.00  open: +1
+	// 2026-01-28 delivered 1.00 -> 1.00  mail delivered
+	// 2026-02-27 delivered 1.00 -> 0.38  mail delivered; previous mail unanswered after 30.0 days: decay ×0.384
+	// score 0 stars 2 dormant
+}

@@ -13,9 +13,12 @@ const DateLayout = "2006-01-02"
 //
 // Date marshals to and from JSON and text as "YYYY-MM-DD".
 type Date struct {
-	Year  int
+	// Year, e.g. 2026.
+	Year int
+	// Month of the year, January = 1.
 	Month time.Month
-	Day   int
+	// Day of the month, from 1.
+	Day int
 }
 
 // ParseDate parses s as YYYY-MM-DD. It rejects anything else, including

@@ -38,7 +38,9 @@ var (
 // ErrorDetail is one entry of the "errors" list of a SendGrid error body.
 // Field is "" when the API sent null.
 type ErrorDetail struct {
-	Field   string `json:"field"`
+	// Field is the request parameter the message is about, e.g. "from".
+	Field string `json:"field"`
+	// Message is SendGrid's text, e.g. "cannot be in the future".
 	Message string `json:"message"`
 }
 

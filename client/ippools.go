@@ -12,14 +12,18 @@ import (
 
 // Pool is an IP pool, as listed by [Client.Pools].
 type Pool struct {
+	// Name of the pool (unique in the account; may contain spaces).
 	Name string `json:"name"`
 }
 
 // PoolIP is an IP address in a pool.
 type PoolIP struct {
-	IP        string `json:"ip"`
-	StartDate int64  `json:"start_date"`
-	Warmup    bool   `json:"warmup"`
+	// IP is the address, e.g. "198.51.100.7".
+	IP string `json:"ip"`
+	// StartDate is when the IP's warmup started (Unix seconds), or 0.
+	StartDate int64 `json:"start_date"`
+	// Warmup reports whether the IP is still warming up.
+	Warmup bool `json:"warmup"`
 }
 
 // UnmarshalJSON accepts an object {"ip":...} or a bare string "1.2.3.4";
@@ -41,8 +45,10 @@ func (p *PoolIP) UnmarshalJSON(b []byte) error {
 
 // PoolDetail is one IP pool with its addresses.
 type PoolDetail struct {
-	Name string   `json:"pool_name"`
-	IPs  []PoolIP `json:"ips"`
+	// Name of the pool.
+	Name string `json:"pool_name"`
+	// IPs in the pool.
+	IPs []PoolIP `json:"ips"`
 }
 
 // UnmarshalJSON also accepts "name" for the pool name.

@@ -19,14 +19,22 @@ const (
 
 // IP is a dedicated IP address of the account.
 type IP struct {
-	IP           string   `json:"ip"`
-	Subusers     []string `json:"subusers"`
-	Pools        []string `json:"pools"`
-	RDNS         string   `json:"rdns"`
-	Warmup       bool     `json:"warmup"`
-	StartDate    int64    `json:"start_date"`
-	Whitelabeled bool     `json:"whitelabeled"`
-	AssignedAt   int64    `json:"assigned_at"`
+	// IP is the address, e.g. "198.51.100.7".
+	IP string `json:"ip"`
+	// Subusers are the usernames of the subusers allowed to send through it.
+	Subusers []string `json:"subusers"`
+	// Pools are the names of the IP pools it belongs to.
+	Pools []string `json:"pools"`
+	// RDNS is its reverse DNS name.
+	RDNS string `json:"rdns"`
+	// Warmup reports whether the IP is still warming up.
+	Warmup bool `json:"warmup"`
+	// StartDate is when the warmup started (Unix seconds), or 0.
+	StartDate int64 `json:"start_date"`
+	// Whitelabeled reports whether the IP has a reverse DNS (whitelabel).
+	Whitelabeled bool `json:"whitelabeled"`
+	// AssignedAt is when the IP was assigned to the account (Unix seconds).
+	AssignedAt int64 `json:"assigned_at"`
 }
 
 // IPsOptions filters and pages [Client.IPsPage].

@@ -23,11 +23,16 @@ var AllMetrics = []Metric{
 
 // Metrics holds the five component ratings of an SEQ score, each 1–5.
 type Metrics struct {
-	EngagementRecency    float64 `json:"engagement_recency"`
-	OpenRate             float64 `json:"open_rate"`
+	// EngagementRecency rates how recently recipients engaged.
+	EngagementRecency float64 `json:"engagement_recency"`
+	// OpenRate rates the unique open rate.
+	OpenRate float64 `json:"open_rate"`
+	// BounceClassification rates the kinds of bounces received.
 	BounceClassification float64 `json:"bounce_classification"`
-	BounceRate           float64 `json:"bounce_rate"`
-	SpamRate             float64 `json:"spam_rate"`
+	// BounceRate rates the bounce rate.
+	BounceRate float64 `json:"bounce_rate"`
+	// SpamRate rates the spam report rate.
+	SpamRate float64 `json:"spam_rate"`
 }
 
 // Get returns the value of metric m, and false for an unknown metric.
@@ -54,11 +59,17 @@ func (m Metrics) Get(metric Metric) (float64, bool) {
 // day has a nil Score and nil Metrics; use [Score.Eligible] rather than
 // comparing with zero.
 type Score struct {
-	UserID   string   `json:"user_id"`
-	Username string   `json:"username,omitempty"`
-	Date     Date     `json:"date"`
-	Score    *float64 `json:"score,omitempty"`
-	Metrics  *Metrics `json:"metrics,omitempty"`
+	// UserID is the account's user id (the only field SendGrid always sends).
+	UserID string `json:"user_id"`
+	// Username is the account's username.
+	Username string `json:"username,omitempty"`
+	// Date is the UTC day the score is for.
+	Date Date `json:"date"`
+	// Score is the overall score, 1 (worst) to 5 (best); nil on an
+	// ineligible day.
+	Score *float64 `json:"score,omitempty"`
+	// Metrics are the five component ratings; nil on an ineligible day.
+	Metrics *Metrics `json:"metrics,omitempty"`
 }
 
 // Eligible reports whether the day carries a score.

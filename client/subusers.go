@@ -13,10 +13,14 @@ const DefaultSubusersLimit = 100
 
 // Subuser is a subuser of the parent account.
 type Subuser struct {
-	ID       int64  `json:"id"`
+	// ID is SendGrid's numeric id of the subuser.
+	ID int64 `json:"id"`
+	// Username is the name used in on-behalf-of and in scores.
 	Username string `json:"username"`
-	Email    string `json:"email"`
-	Disabled bool   `json:"disabled"`
+	// Email is the subuser's contact address.
+	Email string `json:"email"`
+	// Disabled reports whether the subuser is disabled.
+	Disabled bool `json:"disabled"`
 	// Region is "global" or "eu"; set when the list was filtered by region.
 	Region string `json:"region,omitempty"`
 }

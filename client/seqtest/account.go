@@ -84,18 +84,25 @@ func (s *Subject) region() string {
 // Day is one day of a subject's history. A nil Score means the account was
 // not eligible that day (the API then omits score and metrics).
 type Day struct {
-	Date    client.Date
-	Score   *float64
+	// Date is the UTC day.
+	Date client.Date
+	// Score is the overall score, 1–5; nil on an ineligible day.
+	Score *float64
+	// Metrics are the five component ratings; nil on an ineligible day.
 	Metrics *client.Metrics
 }
 
 // IPAddr is a dedicated IP: the pools it belongs to and the subusers that
 // send through it.
 type IPAddr struct {
-	IP       string
-	Pools    []string
+	// IP is the address.
+	IP string
+	// Pools are the names of the pools it belongs to.
+	Pools []string
+	// Subusers are the usernames allowed to send through it.
 	Subusers []string
-	Warmup   bool
+	// Warmup reports whether the IP is warming up.
+	Warmup bool
 }
 
 // Planted is one event an account's history was built to contain: the

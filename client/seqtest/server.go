@@ -79,7 +79,7 @@ func WithNow(now func() time.Time) Option { return func(s *Server) { s.now = now
 
 // Call is one request the server received.
 type Call struct {
-	Method     string
+	Method     string     // HTTP method
 	Path       string     // escaped form, e.g. /v3/ips/pools/my%20pool
 	Query      url.Values // parsed query string
 	OnBehalfOf string     // the on-behalf-of header, if any

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -303,9 +304,10 @@ func scanCSV(r io.Reader, name string, emit func(f *fields, line int, err error)
 		*f = fields{}
 		f.email, f.hasEmail = get(0), idx[0] >= 0
 		if ts := get(1); len(bytes.TrimSpace(ts)) > 0 {
+			var ok bool
 			f.hasTS = true
-			f.ts, f.badTS = parseTimestamp(bytes.TrimSpace(ts))
-			f.badTS = !f.badTS
+			f.ts, ok = parseTimestamp(bytes.TrimSpace(ts))
+			f.badTS = !ok
 		}
 		f.kind = bytes.TrimSpace(get(2))
 		f.hasKind = len(f.kind) > 0
@@ -326,7 +328,7 @@ func scanCSV(r io.Reader, name string, emit func(f *fields, line int, err error)
 			}
 		}
 		if a := get(9); len(a) > 0 {
-			fmt.Sscan(string(a), &f.asm)
+			f.asm, _ = strconv.ParseInt(strings.TrimSpace(string(a)), 10, 64)
 		}
 		f.url, f.useragent, f.ip = get(10), get(11), get(12)
 		if _, field, err := sc.check(0); err != nil {

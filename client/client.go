@@ -295,7 +295,9 @@ func New(apiKey string, opts ...Option) (*Client, error) {
 			continue
 		}
 		if err := o(&cfg); err != nil {
-			return nil, err
+			// An option's error may quote its argument (a base URL with
+			// the key pasted into its query, say): keep the key out.
+			return nil, scrubError(err, secret.Secret(apiKey))
 		}
 	}
 	base := cfg.baseURL

@@ -36,6 +36,8 @@ func TestNewValidation(t *testing.T) {
 		{"negative retries", testKey, []Option{WithRetryPolicy(RetryPolicy{MaxRetries: -1})}},
 		{"negative poll", testKey, []Option{WithPollPolicy(PollPolicy{MaxAttempts: -1})}},
 		{"nil clock", testKey, []Option{WithNow(nil)}},
+		{"key pasted into base url", testKey, []Option{WithBaseURL("https://x/?api_key=" + testKey)}},
+		{"key as user agent", testKey, []Option{WithUserAgent("a\n" + testKey)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,6 +48,9 @@ func TestNewValidation(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "p@x") {
 				t.Errorf("error leaks base URL password: %v", err)
+			}
+			if strings.Contains(err.Error(), testKey) {
+				t.Errorf("error leaks the key: %v", err)
 			}
 		})
 	}

@@ -249,3 +249,42 @@ func TestLimiterProbesFirst(t *testing.T) {
 		}
 	})
 }
+
+// TestLimiterHoldSharedAcrossCopies spends the budget through one client and
+// checks that OnBehalfOf and OnBehalfOfAccount copies used from other
+// goroutines are held until the reset as well (fake clock).
+func TestLimiterHoldSharedAcrossCopies(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		c, rec := newMocked(t, sequence(
+			respond(200, `[]`, HeaderRateLimit, "10", HeaderRateRemaining, "0", HeaderRateReset, "7"),
+			respond(200, `[]`, HeaderRateLimit, "10", HeaderRateRemaining, "9", HeaderRateReset, "60"),
+		))
+		start := time.Now()
+		if _, err := c.Pools(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for _, cl := range []*Client{c, c.OnBehalfOf("sub1"), c.OnBehalfOfAccount("42"), c.OnBehalfOf("sub2")} {
+			wg.Go(func() {
+				if _, err := cl.Pools(context.Background()); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		synctest.Wait()
+		if n := rec.count(); n != 1 {
+			t.Fatalf("%d requests sent while the budget was spent, want only the first", n)
+		}
+		wg.Wait()
+		reqs := rec.all()
+		if len(reqs) != 5 {
+			t.Fatalf("%d requests, want 5", len(reqs))
+		}
+		for i, r := range reqs[1:] {
+			if got := r.At.Sub(start); got < 7*time.Second {
+				t.Errorf("request %d sent %v after the first, before the 7s reset", i+1, got)
+			}
+		}
+	})
+}

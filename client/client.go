@@ -231,7 +231,8 @@ func WithRequestHook(fn func(RequestEvent)) Option {
 
 // WithNow sets the clock used to validate dates ("not in the future", "not
 // more than 90 days back"). The default is time.Now. Tests and simulated
-// accounts use it to pin "today".
+// accounts use it to pin "today". Waits (retries, polling, rate limits)
+// always use the real clock.
 func WithNow(now func() time.Time) Option {
 	return func(c *config) error {
 		if now == nil {
@@ -511,7 +512,7 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	}
 	defer drain(resp.Body)
 	if resp.StatusCode == http.StatusAccepted && r.method == http.MethodGet {
-		return &pendingError{method: r.method, path: r.path, retryAfter: retryAfter(resp.Header, c.s.now())}
+		return &pendingError{method: r.method, path: r.path, retryAfter: retryAfter(resp.Header, time.Now())}
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil

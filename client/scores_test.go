@@ -511,3 +511,25 @@ func FuzzDecodeScores(f *testing.F) {
 }
 
 var _ = http.StatusOK
+
+// TestPollRetryAfterDateUsesRealClock: a 202's Retry-After as an HTTP date
+// is measured against the real clock, not the WithNow validation clock
+// (pinned to 2026 here, while synctest's clock starts in 2000).
+func TestPollRetryAfterDateUsesRealClock(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		at := time.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat)
+		c, rec := newMocked(t, respond(202, "", HeaderRetryAfter, at).Then(respond(200, `{"result":[]}`)),
+			WithPollPolicy(PollPolicy{MinWait: time.Millisecond, MaxWait: time.Minute}))
+		if _, err := c.Scores(context.Background(), testYesterday, testYesterday); err != nil {
+			t.Fatal(err)
+		}
+		reqs := rec.all()
+		if len(reqs) != 2 {
+			t.Fatalf("%d requests", len(reqs))
+		}
+		if gap := reqs[1].At.Sub(reqs[0].At); gap < 2*time.Second || gap > 3*time.Second {
+			t.Errorf("polled again after %v, want the 3s Retry-After", gap)
+		}
+	})
+}

@@ -82,11 +82,7 @@ func (s *Server) hasPool(name string) bool { return slices.Contains(s.acct.Pools
 // most 500) and offset, optionally filtered to the IPs a subuser sends
 // through.
 func (s *Server) handleIPs(w http.ResponseWriter, r *http.Request) {
-	limit, ok := intParam(w, r, "limit", 10, 1, 500)
-	if !ok {
-		return
-	}
-	offset, ok := intParam(w, r, "offset", 0, 0, 1<<30)
+	limit, offset, ok := offsetParams(w, r, 10)
 	if !ok {
 		return
 	}

@@ -14,6 +14,16 @@ type subuserJSON struct {
 	Region   string `json:"region,omitempty"`
 }
 
+// offsetParams reads the limit (default def, at most 500) and offset
+// parameters of an offset-paged list, answering 400 when one is invalid.
+func offsetParams(w http.ResponseWriter, r *http.Request, def int) (limit, offset int, ok bool) {
+	if limit, ok = intParam(w, r, "limit", def, 1, 500); !ok {
+		return 0, 0, false
+	}
+	offset, ok = intParam(w, r, "offset", 0, 0, 1<<30)
+	return limit, offset, ok
+}
+
 // intParam parses an optional non-negative integer query parameter. It
 // writes a 400 and returns false when the value is malformed or outside
 // [min, max].
@@ -35,11 +45,7 @@ func intParam(w http.ResponseWriter, r *http.Request, name string, def, min, max
 // (default 100, at most 500) and offset. region is included in each item
 // when include_region=true or a region filter is given.
 func (s *Server) handleSubusers(w http.ResponseWriter, r *http.Request) {
-	limit, ok := intParam(w, r, "limit", 100, 1, 500)
-	if !ok {
-		return
-	}
-	offset, ok := intParam(w, r, "offset", 0, 0, 1<<30)
+	limit, offset, ok := offsetParams(w, r, 100)
 	if !ok {
 		return
 	}

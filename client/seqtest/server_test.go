@@ -447,9 +447,16 @@ func TestFaultsDeterministic(t *testing.T) {
 
 func TestLatency(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, WithLatency(time.Millisecond))
+	const latency = 20 * time.Millisecond
+	s := newTestServer(t, WithLatency(latency))
+	start := time.Now()
 	if r := get(t, s, "/v3/ips/pools"); r.status != 200 {
 		t.Fatalf("status %d", r.status)
+	}
+	// Only a lower bound: a loaded machine can make a request slower, never
+	// faster than the injected latency.
+	if got := time.Since(start); got < latency {
+		t.Errorf("answered after %v, want at least the %v latency", got, latency)
 	}
 }
 

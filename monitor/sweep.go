@@ -596,23 +596,9 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
-	var firing []alert.Alert
-	evaluated := map[string]bool{}
-	for _, name := range accts.names {
-		scope := store.ScopeSubusers
-		if name == alert.ParentAccount {
-			scope = store.ScopeParent
-		}
-		asOf := evalDate[scope]
-		if failedScopes[scope] != nil || asOf.IsZero() {
-			continue // alerts of this account stay as they are
-		}
-		hist, err := d.store.History(ctx, name, asOf.AddDays(-(d.cfg.Sweep.LookbackDays - 1)), asOf)
-		if err != nil {
-			return fmt.Errorf("detect %s: %w", name, err)
-		}
-		firing = append(firing, rules.EvaluateAt(d.cfg.Rules, name, hist, asOf)...)
-		evaluated[name] = true
+	firing, evaluated, err := d.evaluateRules(ctx, accts, failedScopes, evalDate)
+	if err != nil {
+		return fmt.Errorf("detect: %w", err)
 	}
 	// Accounts with stored alerts that are no longer monitored (deleted,
 	// disabled or excluded): their alerts resolve.
@@ -683,6 +669,72 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 	}
 	res.Firing = len(plan.Firing())
 	return errors.Join(errs...)
+}
+
+// evaluateRules evaluates the rules on every monitored account as of the
+// newest complete day of its scope, skipping the scopes whose fetch failed
+// or that have no complete day. It returns the firing alerts and the
+// accounts evaluated. The history is read in two bulk reads: every
+// account's last sweep.lookback_days, and every account's newest scored
+// day, which is added when it is older than that window, so that an account
+// without a score for longer than the window still counts its unscored days
+// from that day (its eligibility alert keeps firing instead of looking
+// resolved).
+func (d *Daemon) evaluateRules(ctx context.Context, accts *accountSet, failedScopes map[string]error, evalDate map[string]client.Date) ([]alert.Alert, map[string]bool, error) {
+	lookback := max(d.cfg.Sweep.LookbackDays, 1)
+	var lo, hi client.Date
+	for scope, asOf := range evalDate {
+		if asOf.IsZero() || failedScopes[scope] != nil {
+			continue
+		}
+		if from := asOf.AddDays(-(lookback - 1)); lo.IsZero() || from.Before(lo) {
+			lo = from
+		}
+		if asOf.After(hi) {
+			hi = asOf
+		}
+	}
+	evaluated := map[string]bool{}
+	if hi.IsZero() {
+		return nil, evaluated, nil
+	}
+	all, err := d.store.HistoryAll(ctx, lo, hi)
+	if err != nil {
+		return nil, nil, err
+	}
+	scoredDays, err := d.store.LatestScored(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	lastScored := make(map[string]store.DayScore, len(scoredDays))
+	for _, ds := range scoredDays {
+		lastScored[ds.Account] = ds
+	}
+	var firing []alert.Alert
+	hist := make([]store.DayScore, 0, lookback+1)
+	for _, name := range accts.names {
+		scope := store.ScopeSubusers
+		if name == alert.ParentAccount {
+			scope = store.ScopeParent
+		}
+		asOf := evalDate[scope]
+		if failedScopes[scope] != nil || asOf.IsZero() {
+			continue // alerts of this account stay as they are
+		}
+		from := asOf.AddDays(-(lookback - 1))
+		hist = hist[:0]
+		if ls, ok := lastScored[name]; ok && ls.Date.Before(from) {
+			hist = append(hist, ls)
+		}
+		for _, day := range all[name] {
+			if !day.Date.Before(from) && !day.Date.After(asOf) {
+				hist = append(hist, day)
+			}
+		}
+		firing = append(firing, rules.EvaluateAt(d.cfg.Rules, name, hist, asOf)...)
+		evaluated[name] = true
+	}
+	return firing, evaluated, nil
 }
 
 // runDetector calls one detector, turning a panic into an error so that a

@@ -11,43 +11,28 @@ import (
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor/alert"
 	"github.com/sgseq/sgseq/monitor/store"
-	"golang.org/x/sync/errgroup"
 )
 
 // LogKeyAsOf is the log key of the day a detection is made for.
 const LogKeyAsOf = "as_of"
 
-// historyReaders bounds the concurrent store reads of LoadHistory.
-const historyReaders = 4
-
 // LoadHistory reads, for each username, its stored days in the ReplayDays
-// ending at asOf, in the form [NewPlan] takes. It reads a few accounts
-// concurrently.
+// ending at asOf, in the form [NewPlan] takes, with one bulk read of the
+// store. A username without stored days maps to an empty history.
 func LoadHistory(ctx context.Context, st store.Store, usernames []string, asOf client.Date) (map[string][]Day, error) {
 	from := asOf.AddDays(-(ReplayDays - 1))
-	days := make([][]Day, len(usernames))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(historyReaders)
-	for i, u := range usernames {
-		g.Go(func() error {
-			rows, err := st.History(gctx, u, from, asOf)
-			if err != nil {
-				return fmt.Errorf("pools: history of %s: %w", u, err)
-			}
-			d := make([]Day, len(rows))
-			for k, r := range rows {
-				d[k] = Day{Date: r.Date, Score: r.Score, Metrics: r.Metrics}
-			}
-			days[i] = d
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	all, err := st.HistoryAll(ctx, from, asOf)
+	if err != nil {
+		return nil, fmt.Errorf("pools: history: %w", err)
 	}
 	out := make(map[string][]Day, len(usernames))
-	for i, u := range usernames {
-		out[u] = days[i]
+	for _, u := range usernames {
+		rows := all[u]
+		d := make([]Day, len(rows))
+		for k, r := range rows {
+			d[k] = Day{Date: r.Date, Score: r.Score, Metrics: r.Metrics}
+		}
+		out[u] = d
 	}
 	return out, nil
 }

@@ -59,7 +59,22 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if want := []string{"a@2026-11-03", "b@2026-11-02"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Latest after upgrade = %v, want %v", got, want)
 	}
-	// The trigger keeps it current; an older day does not move it back.
+	// Migration 3 rekeys scores by date and fills the newest scored day.
+	scoredDays, err := s.LatestScored(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for _, d := range scoredDays {
+		got = append(got, d.Account+"@"+d.Date.String())
+	}
+	if want := []string{"a@2026-11-01", "b@2026-11-02"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("LatestScored after upgrade = %v, want %v", got, want)
+	}
+	if h, err := s.History(ctx, "a", client.Date{}, client.Date{}); err != nil || len(h) != 2 || h[1].Eligible() {
+		t.Errorf("History(a) after upgrade = %+v, %v", h, err)
+	}
+	// SaveDay keeps it current; an older day does not move it back.
 	d := client.MustParseDate("2026-11-05")
 	old := client.MustParseDate("2026-10-01")
 	if err := s.SaveDay(ctx, ScopeSubusers, d, []DayScore{{Account: "b", Score: client.Float(4), FetchedAt: time.Unix(2, 0)}}); err != nil {

@@ -98,11 +98,16 @@ func dsn(path string, readOnly bool) string {
 	var b strings.Builder
 	b.WriteString("file:")
 	b.WriteString(u.EscapedPath())
+	// Every pragma is set on each new connection of the pool. WAL with
+	// synchronous NORMAL syncs only at checkpoints, not at each commit.
 	b.WriteString("?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)")
+	b.WriteString("&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)") // 16 MiB page cache
 	if readOnly {
 		b.WriteString("&_pragma=query_only(1)")
 	} else {
-		b.WriteString("&_txlock=immediate")
+		// A checkpoint (two syncs) every ~16 MB of WAL rather than every 4 MB:
+		// one day of 10,000 subusers writes ~1.5 MB.
+		b.WriteString("&_pragma=wal_autocheckpoint(4000)&_txlock=immediate")
 	}
 	return b.String()
 }
@@ -219,8 +224,9 @@ func checkDay(d *DayScore, date client.Date) error {
 	return nil
 }
 
-// testHookSavedRow, when set by a test, runs after each row SaveDay writes
-// inside its transaction (the crash test kills the process there).
+// testHookSavedRow, when set by a test, runs for each row SaveDay wrote,
+// after the INSERT of its batch, inside the transaction (the crash test
+// kills the process there).
 var testHookSavedRow func(DayScore)
 
 // SaveDay implements [Store.SaveDay].
@@ -232,6 +238,48 @@ func (s *SQLite) SaveDay(ctx context.Context, scope string, date client.Date, sc
 	return nil
 }
 
+// saveBatch is the number of rows one INSERT statement of SaveDay writes
+// (10 variables a row; SQLite allows 32,766 a statement).
+const saveBatch = 500
+
+// upsertScores returns the INSERT statement writing n rows of scores.
+func upsertScores(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO scores (account, date, user_id, score, engagement_recency,
+		open_rate, bounce_classification, bounce_rate, spam_rate, fetched_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(` ON CONFLICT (date, account) DO UPDATE SET
+		user_id = excluded.user_id, score = excluded.score,
+		engagement_recency = excluded.engagement_recency,
+		open_rate = excluded.open_rate,
+		bounce_classification = excluded.bounce_classification,
+		bounce_rate = excluded.bounce_rate, spam_rate = excluded.spam_rate,
+		fetched_at = excluded.fetched_at`)
+	return b.String()
+}
+
+// updateLatest moves every account saved for a date (?1) to its newest
+// date and newest scored date, in one set-based statement: never back,
+// except that a re-saved day that lost its score gives the account's
+// previous scored day back (a rare re-fetch; found by a scan). "WHERE true"
+// keeps SQLite's parser from reading ON CONFLICT as a join constraint.
+const updateLatest = `INSERT INTO latest (account, date, scored)
+	SELECT account, date, CASE WHEN score IS NOT NULL THEN date END
+	FROM scores WHERE date = ?1 AND true
+	ON CONFLICT (account) DO UPDATE SET
+	 date = CASE WHEN excluded.date > latest.date THEN excluded.date ELSE latest.date END,
+	 scored = CASE
+	  WHEN excluded.scored IS NOT NULL THEN
+	   CASE WHEN latest.scored IS NULL OR excluded.scored > latest.scored THEN excluded.scored ELSE latest.scored END
+	  WHEN latest.scored = ?1 THEN
+	   (SELECT max(s.date) FROM scores AS s WHERE s.account = latest.account AND s.score IS NOT NULL)
+	  ELSE latest.scored END`
+
 func (s *SQLite) saveDay(ctx context.Context, scope string, date client.Date, scores []DayScore) error {
 	if err := validScope(scope); err != nil {
 		return err
@@ -239,52 +287,61 @@ func (s *SQLite) saveDay(ctx context.Context, scope string, date client.Date, sc
 	if date.IsZero() {
 		return fmt.Errorf("zero date: %w", ErrInvalid)
 	}
-	return s.withTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO scores
-			(account, date, user_id, score, engagement_recency, open_rate,
-			 bounce_classification, bounce_rate, spam_rate, fetched_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (account, date) DO UPDATE SET
-			 user_id = excluded.user_id, score = excluded.score,
-			 engagement_recency = excluded.engagement_recency,
-			 open_rate = excluded.open_rate,
-			 bounce_classification = excluded.bounce_classification,
-			 bounce_rate = excluded.bounce_rate, spam_rate = excluded.spam_rate,
-			 fetched_at = excluded.fetched_at`)
-		if err != nil {
+	// Validate everything before taking the write lock.
+	rows := make([]DayScore, len(scores))
+	for i, d := range scores {
+		if err := checkDay(&d, date); err != nil {
 			return err
 		}
-		defer stmt.Close()
-		ds := date.String()
-		for _, d := range scores {
-			if err := checkDay(&d, date); err != nil {
-				return err
+		rows[i] = d
+	}
+	ds := date.String()
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		args := make([]any, 0, 10*min(len(rows), saveBatch))
+		var full *sql.Stmt // the statement of saveBatch rows, prepared once
+		defer func() {
+			if full != nil {
+				full.Close()
 			}
-			var m [5]sql.NullFloat64
-			if d.Metrics != nil {
-				for i, metric := range client.AllMetrics {
-					v, _ := d.Metrics.Get(metric)
-					m[i] = sql.NullFloat64{Float64: v, Valid: true}
+		}()
+		for lo := 0; lo < len(rows); lo += saveBatch {
+			batch := rows[lo:min(lo+saveBatch, len(rows))]
+			args = args[:0]
+			for _, d := range batch {
+				var m [5]sql.NullFloat64
+				if d.Metrics != nil {
+					for i, metric := range client.AllMetrics {
+						v, _ := d.Metrics.Get(metric)
+						m[i] = sql.NullFloat64{Float64: v, Valid: true}
+					}
 				}
+				args = append(args, d.Account, ds, d.UserID, nullFloat(d.Score),
+					m[0], m[1], m[2], m[3], m[4], nanos(d.FetchedAt))
 			}
-			if _, err := stmt.ExecContext(ctx, d.Account, ds, d.UserID, nullFloat(d.Score),
-				m[0], m[1], m[2], m[3], m[4], nanos(d.FetchedAt)); err != nil {
-				return fmt.Errorf("account %s: %w", d.Account, err)
+			var err error
+			if len(batch) == saveBatch {
+				if full == nil {
+					if full, err = tx.PrepareContext(ctx, upsertScores(saveBatch)); err != nil {
+						return err
+					}
+				}
+				_, err = full.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, upsertScores(len(batch)), args...)
+			}
+			if err != nil {
+				return fmt.Errorf("accounts %s..%s: %w", batch[0].Account, batch[len(batch)-1].Account, err)
 			}
 			if testHookSavedRow != nil {
-				testHookSavedRow(d)
+				for _, d := range batch {
+					testHookSavedRow(d)
+				}
 			}
 		}
-		// One set-based statement moves every saved account's newest date
-		// forward (never back). "WHERE true" keeps SQLite's parser from
-		// reading ON CONFLICT as a join constraint.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO latest (account, date)
-			SELECT account, date FROM scores WHERE date = ? AND true
-			ON CONFLICT (account) DO UPDATE SET date = excluded.date
-			WHERE excluded.date > latest.date`, ds); err != nil {
+		if _, err := tx.ExecContext(ctx, updateLatest, ds); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO completed_dates (scope, date, completed_at)
+		_, err := tx.ExecContext(ctx, `INSERT INTO completed_dates (scope, date, completed_at)
 			VALUES (?, ?, ?) ON CONFLICT (scope, date) DO UPDATE SET completed_at = excluded.completed_at`,
 			scope, ds, time.Now().UnixNano())
 		return err
@@ -342,8 +399,18 @@ const scoreColumns = `account, date, user_id, score, engagement_recency, open_ra
 
 // scanDays reads rows of scoreColumns.
 func scanDays(rows *sql.Rows) ([]DayScore, error) {
-	defer rows.Close()
 	var out []DayScore
+	err := scanEach(rows, func(d DayScore) error {
+		out = append(out, d)
+		return nil
+	})
+	return out, err
+}
+
+// scanEach reads rows of scoreColumns, calling fn with each, and closes
+// rows.
+func scanEach(rows *sql.Rows, fn func(DayScore) error) error {
+	defer rows.Close()
 	for rows.Next() {
 		var (
 			d       DayScore
@@ -353,11 +420,11 @@ func scanDays(rows *sql.Rows) ([]DayScore, error) {
 			fetched int64
 		)
 		if err := rows.Scan(&d.Account, &ds, &d.UserID, &score, &m[0], &m[1], &m[2], &m[3], &m[4], &fetched); err != nil {
-			return nil, err
+			return err
 		}
 		date, err := client.ParseDate(ds)
 		if err != nil {
-			return nil, fmt.Errorf("account %s: stored %w", d.Account, err)
+			return fmt.Errorf("account %s: stored %w", d.Account, err)
 		}
 		d.Date = date
 		d.Score = floatPtr(score)
@@ -371,16 +438,31 @@ func scanDays(rows *sql.Rows) ([]DayScore, error) {
 			}
 		}
 		d.FetchedAt = fromNanos(fetched)
-		out = append(out, d)
+		if err := fn(d); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
+
+// historyQuery reads one account's days with one primary-key lookup per
+// day (scores is keyed by date first): the days run from the later of the
+// lower bound and the oldest stored day to the earlier of the upper bound
+// and the account's newest day. CROSS JOIN keeps the days as the outer loop.
+const historyQuery = `WITH RECURSIVE
+	b(lo, hi) AS (SELECT max(?1, (SELECT min(date) FROM scores)),
+	                     min(?2, (SELECT date FROM latest WHERE account = ?3))),
+	d(x) AS (SELECT lo FROM b WHERE lo IS NOT NULL AND hi IS NOT NULL AND lo <= hi
+	         UNION ALL SELECT date(x, '+1 day') FROM d, b WHERE x < b.hi)
+	SELECT s.account, s.date, s.user_id, s.score, s.engagement_recency, s.open_rate,
+	       s.bounce_classification, s.bounce_rate, s.spam_rate, s.fetched_at
+	FROM d CROSS JOIN scores AS s ON s.date = d.x AND s.account = ?3
+	ORDER BY s.date`
 
 // History implements [Store.History].
 func (s *SQLite) History(ctx context.Context, account string, from, to client.Date) ([]DayScore, error) {
 	lo, hi := bounds(from, to)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+scoreColumns+` FROM scores
-		WHERE account = ? AND date >= ? AND date <= ? ORDER BY date`, account, lo, hi)
+	rows, err := s.r.QueryContext(ctx, historyQuery, lo, hi, account)
 	if err == nil {
 		var out []DayScore
 		if out, err = scanDays(rows); err == nil {
@@ -388,6 +470,57 @@ func (s *SQLite) History(ctx context.Context, account string, from, to client.Da
 		}
 	}
 	return nil, fmt.Errorf("store: history %s %s..%s: %w", account, from, to, err)
+}
+
+// HistoryAll implements [Store.HistoryAll].
+func (s *SQLite) HistoryAll(ctx context.Context, from, to client.Date) (map[string][]DayScore, error) {
+	out, err := s.historyAll(ctx, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("store: history of all accounts %s..%s: %w", from, to, err)
+	}
+	return out, nil
+}
+
+func (s *SQLite) historyAll(ctx context.Context, from, to client.Date) (map[string][]DayScore, error) {
+	lo, hi := bounds(from, to)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+scoreColumns+` FROM scores
+		WHERE date >= ? AND date <= ? ORDER BY date, account`, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]DayScore{}
+	err = scanEach(rows, func(d DayScore) error {
+		h := out[d.Account]
+		if h == nil {
+			// Account names repeat on every day: keep one copy.
+			h = make([]DayScore, 0, 8)
+		} else {
+			d.Account = h[0].Account
+		}
+		out[d.Account] = append(h, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LatestScored implements [Store.LatestScored].
+func (s *SQLite) LatestScored(ctx context.Context) ([]DayScore, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT s.account, s.date, s.user_id, s.score,
+		s.engagement_recency, s.open_rate, s.bounce_classification, s.bounce_rate,
+		s.spam_rate, s.fetched_at
+		FROM latest AS l CROSS JOIN scores AS s ON s.date = l.scored AND s.account = l.account
+		WHERE l.scored IS NOT NULL
+		ORDER BY l.account`)
+	if err == nil {
+		var out []DayScore
+		if out, err = scanDays(rows); err == nil {
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("store: latest scored days: %w", err)
 }
 
 // Latest implements [Store.Latest].
@@ -626,7 +759,9 @@ func (s *SQLite) Prune(ctx context.Context, before client.Date) (int64, error) {
 			return err
 		}
 		// An account whose newest day is pruned has no day left at all.
-		for _, q := range []string{`DELETE FROM completed_dates WHERE date < ?`, `DELETE FROM latest WHERE date < ?`} {
+		// An account whose newest scored day is pruned has no scored day left.
+		for _, q := range []string{`DELETE FROM completed_dates WHERE date < ?`, `DELETE FROM latest WHERE date < ?`,
+			`UPDATE latest SET scored = NULL WHERE scored < ?`} {
 			if _, err := tx.ExecContext(ctx, q, before.String()); err != nil {
 				return err
 			}

@@ -117,9 +117,18 @@ type Store interface {
 	// History returns account's stored days in [from, to] (inclusive; a zero
 	// bound is open), ascending by date.
 	History(ctx context.Context, account string, from, to client.Date) ([]DayScore, error)
+	// HistoryAll returns the stored days in [from, to] (inclusive; a zero
+	// bound is open) of every account, in one read: a map from account to
+	// its days, ascending by date. Accounts without a day in the range are
+	// absent.
+	HistoryAll(ctx context.Context, from, to client.Date) (map[string][]DayScore, error)
 	// Latest returns the newest stored day of every account (eligible or
 	// not), sorted by account.
 	Latest(ctx context.Context) ([]DayScore, error)
+	// LatestScored returns the newest eligible (scored) stored day of every
+	// account that has one, sorted by account: how the rules know how long
+	// an account has gone without a score, however old that day is.
+	LatestScored(ctx context.Context) ([]DayScore, error)
 	// Accounts returns every account with stored days, sorted.
 	Accounts(ctx context.Context) ([]string, error)
 	// Alerts returns every stored alert state, sorted by key.

@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -26,15 +27,17 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx); err != nil {
+	if err := run(ctx, os.Stdout, os.LookupEnv); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context) error {
-	var opts []monitor.Option
-	env := monitor.Env(nil) // the process environment
-	if os.Getenv(monitor.EnvAPIKey) == "" {
+// run backfills, sweeps once and writes what it did, and the notification
+// text when Slack is not configured, to w. env looks up environment
+// variables (os.LookupEnv for the process environment).
+func run(ctx context.Context, w io.Writer, env monitor.Env) error {
+	opts := []monitor.Option{monitor.WithStdout(w)}
+	if key, _ := env(monitor.EnvAPIKey); key == "" {
 		// No key: a simulated account with scores falling on known days.
 		srv := seqtest.NewServer()
 		defer srv.Close()
@@ -43,6 +46,7 @@ func run(ctx context.Context) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
+		parent := env
 		env = func(key string) (string, bool) {
 			switch key {
 			case monitor.EnvAPIKey:
@@ -52,10 +56,10 @@ func run(ctx context.Context) error {
 			case monitor.EnvSlackHook, monitor.EnvSlackToken:
 				return "", false
 			}
-			return os.LookupEnv(key)
+			return parent(key)
 		}
 		opts = append(opts, monitor.WithClientFunc(srv.Client))
-		fmt.Println("simulated account at", srv.URL)
+		fmt.Fprintln(w, "simulated account at", srv.URL)
 	}
 	cfg, err := monitor.Load("", env)
 	if err != nil {
@@ -73,7 +77,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("backfilled %d days for %d accounts in %s (%d requests)\n",
+	fmt.Fprintf(w, "backfilled %d days for %d accounts in %s (%d requests)\n",
 		len(res.Fetched), res.Accounts, res.Duration.Round(time.Millisecond), res.Requests)
 
 	// The notification goes to Slack when configured, else to stdout.
@@ -81,6 +85,6 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nas of %s: %d alert(s) firing, %d notified, %d resolved\n", res.AsOf, res.Firing, len(res.Alerts), res.Resolved)
+	fmt.Fprintf(w, "\nas of %s: %d alert(s) firing, %d notified, %d resolved\n", res.AsOf, res.Firing, len(res.Alerts), res.Resolved)
 	return nil
 }

@@ -141,8 +141,8 @@ type SweepConfig struct {
 	// BackfillDays is how many days the first run fetches. Default 30, at
 	// most 90.
 	BackfillDays int `yaml:"backfill_days"`
-	// LookbackDays is how many days of stored history detection reads.
-	// Default 30.
+	// LookbackDays is how many days of stored history detection reads,
+	// plus each account's newest scored day when it is older. Default 30.
 	LookbackDays int `yaml:"lookback_days"`
 }
 

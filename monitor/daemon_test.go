@@ -228,6 +228,20 @@ func TestHTTPEndpoints(t *testing.T) {
 	if code, body := get(t, h, "/readyz"); code != 503 || !strings.Contains(body, "invalid_auth") {
 		t.Errorf("/readyz after a failed sweep = %d %q", code, body)
 	}
+	// A sweep running (or killed) after the failure does not hide it.
+	id, err := st.BeginSweep(ctx, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(t, h, "/readyz"); code != 503 || !strings.Contains(body, "invalid_auth") {
+		t.Errorf("/readyz while a sweep runs after a failed one = %d %q", code, body)
+	}
+	if err := st.FinishSweep(ctx, id, clk.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(t, h, "/readyz"); code != 200 {
+		t.Errorf("/readyz after a successful sweep again = %d %q", code, body)
+	}
 	// Stale: the last success is more than two periods old.
 	rec.fail = nil
 	clk.Set(clk.Now().Add(72 * time.Hour))

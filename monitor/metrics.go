@@ -161,17 +161,14 @@ func (d *Daemon) notReady(ctx context.Context) string {
 	if err != nil {
 		return "store: " + err.Error()
 	}
-	latest, _, err := d.store.LastSweep(ctx, false)
+	// Judge by the last finished sweep: one still running (or whose process
+	// died) says nothing yet, and must not hide the failure before it.
+	last, finished, err := d.store.LastFinishedSweep(ctx)
 	if err != nil {
 		return "store: " + err.Error()
 	}
-	if latest.Finished.IsZero() && latest.ID != 0 && latest.ID != ok.ID {
-		// A sweep is running (or the process died in one): judge by
-		// the one before.
-		latest = ok
-	}
-	if !latest.Succeeded() && latest.ID != 0 && latest.ID != ok.ID {
-		return fmt.Sprintf("last sweep (started %s) failed: %s", latest.Started.UTC().Format(time.RFC3339), latest.Err)
+	if finished && !last.Succeeded() {
+		return fmt.Sprintf("last sweep (started %s) failed: %s", last.Started.UTC().Format(time.RFC3339), last.Err)
 	}
 	if !found {
 		return "no successful sweep yet"

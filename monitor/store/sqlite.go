@@ -724,6 +724,16 @@ func (s *SQLite) LastSweep(ctx context.Context, successfulOnly bool) (SweepRecor
 		q = `SELECT id, started, finished, err FROM sweeps
 			WHERE finished IS NOT NULL AND err = '' ORDER BY id DESC LIMIT 1`
 	}
+	return s.lastSweep(ctx, q)
+}
+
+// LastFinishedSweep implements [Store.LastFinishedSweep].
+func (s *SQLite) LastFinishedSweep(ctx context.Context) (SweepRecord, bool, error) {
+	return s.lastSweep(ctx, `SELECT id, started, finished, err FROM sweeps
+		WHERE finished IS NOT NULL ORDER BY id DESC LIMIT 1`)
+}
+
+func (s *SQLite) lastSweep(ctx context.Context, q string) (SweepRecord, bool, error) {
 	var (
 		r        SweepRecord
 		started  int64

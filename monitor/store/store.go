@@ -142,6 +142,10 @@ type Store interface {
 	// LastSweep returns the most recent sweep (the most recent successful
 	// one when successfulOnly), and false when there is none.
 	LastSweep(ctx context.Context, successfulOnly bool) (SweepRecord, bool, error)
+	// LastFinishedSweep returns the most recent sweep that finished,
+	// successfully or not (a sweep still running, or whose process died,
+	// is skipped), and false when there is none.
+	LastFinishedSweep(ctx context.Context) (SweepRecord, bool, error)
 	// Prune deletes stored days (and completion marks) before the given date
 	// and returns the number of days deleted. Retention policy is the
 	// caller's: a zero date deletes nothing.

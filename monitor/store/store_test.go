@@ -400,6 +400,9 @@ func TestSweeps(t *testing.T) {
 	if last.ID != id3 || !last.Finished.IsZero() {
 		t.Errorf("LastSweep(all) = %+v, want the unfinished %d", last, id3)
 	}
+	if fin, ok, err := s.LastFinishedSweep(ctx); err != nil || !ok || fin.ID != id2 || fin.Succeeded() {
+		t.Errorf("LastFinishedSweep = %+v ok=%v err=%v, want the failed %d (not the running %d)", fin, ok, err, id2, id3)
+	}
 	ok1, ok, err := s.LastSweep(ctx, true)
 	want := store.SweepRecord{ID: id1, Started: t0, Finished: t0.Add(time.Minute)}
 	if err != nil || !ok || ok1 != want || !ok1.Succeeded() {

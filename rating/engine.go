@@ -505,7 +505,7 @@ func (w *worker) flush() {
 	for i := range b {
 		b[i].key = keyOf(b[i].email)
 	}
-	if 2*(w.tab.n+len(b)) > len(w.tab.slots) {
+	for w.tab.full(len(b)) {
 		w.tab.grow()
 	}
 	// Touch every slot first: the loads are independent, so their cache
@@ -514,15 +514,15 @@ func (w *worker) flush() {
 	mask := uint64(len(slots) - 1)
 	var sink uint64
 	for i := range b {
-		sink += slots[b[i].key.h2&mask].key.h1
+		sink += slots[b[i].key.h2&mask].h1
 	}
 	w.sink = sink
 	for i := range b {
 		pe := &b[i]
 		p := &w.parts[partOf(pe.email)]
 		slot := w.tab.lookup(pe.key)
-		if slot.key.h1 == 0 {
-			slot.key = pe.key
+		if slot.h1 == 0 {
+			slot.h1, slot.h2 = pe.key.h1, uint32(pe.key.h2)
 			slot.id = uint32(len(p.emails))
 			w.tab.n++
 			p.emails = append(p.emails, string(pe.email))
@@ -574,9 +574,18 @@ func (e *Engine) Rate(ctx context.Context) (*Result, error) {
 	asOf := e.asOf()
 	sum.AsOf = time.Unix(int64(asOf), 0).UTC()
 
-	// The workers' contact tables are not needed any more.
+	// The workers' contact tables are not needed any more. With a large
+	// data set, collect them (and the reading garbage) now, before the
+	// ratings are allocated, to keep the peak down.
+	records := 0
 	for _, w := range e.workers {
 		w.tab = internTable{}
+		for p := range w.parts {
+			records += w.parts[p].len()
+		}
+	}
+	if records > 1<<22 {
+		runtime.GC()
 	}
 	// Phase 1: merge each partition's contacts across workers.
 	merged := make([]mergedPart, numParts)

@@ -31,26 +31,36 @@ func partOf(email []byte) int {
 	return p
 }
 
+// internSlot is 16 bytes: h1 and the low 32 bits of h2 identify the
+// contact inside one worker's table (96 bits: for n contacts a false match
+// has a chance of about n²/2⁹⁷, below 10⁻¹⁷ for a million), id is its
+// partition-local index.
 type internSlot struct {
-	key contactKey
-	id  uint32 // partition-local contact index
+	h1 uint64
+	h2 uint32
+	id uint32
 }
 
 // internTable maps contact keys to partition-local indexes with open
-// addressing and linear probing. h1 is never 0, so a zero slot is empty.
+// addressing and linear probing, at most 3/4 full. h1 is never 0, so a
+// zero slot is empty.
 type internTable struct {
 	slots []internSlot
 	n     int
 }
+
+// full reports whether adding k more keys would pass the load limit.
+func (t *internTable) full(k int) bool { return 4*(t.n+k) > 3*len(t.slots) }
 
 // lookup returns the slot for k: either holding k, or the empty slot where
 // it belongs.
 func (t *internTable) lookup(k contactKey) *internSlot {
 	mask := uint64(len(t.slots) - 1)
 	i := k.h2 & mask
+	h2 := uint32(k.h2)
 	for {
 		s := &t.slots[i]
-		if s.key == k || s.key.h1 == 0 {
+		if (s.h1 == k.h1 && s.h2 == h2) || s.h1 == 0 {
 			return s
 		}
 		i = (i + 1) & mask
@@ -60,9 +70,17 @@ func (t *internTable) lookup(k contactKey) *internSlot {
 func (t *internTable) grow() {
 	old := t.slots
 	t.slots = make([]internSlot, max(1024, 2*len(old)))
+	mask := uint64(len(t.slots) - 1)
 	for _, s := range old {
-		if s.key.h1 != 0 {
-			*t.lookup(s.key) = s
+		if s.h1 == 0 {
+			continue
 		}
+		// Rebuild the probe start from the stored bits: the table index
+		// uses h2's low bits, which the slot keeps.
+		i := uint64(s.h2) & mask
+		for t.slots[i].h1 != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
 	}
 }

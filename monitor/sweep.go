@@ -287,6 +287,13 @@ func (d *Daemon) missing(ctx context.Context, scope string, asOf client.Date, da
 	if from.Before(earliest) {
 		from = earliest
 	}
+	// Days the retention would prune at the end of this sweep are not
+	// fetched: fetching them would repeat at every run.
+	if r := d.cfg.Store.RetentionDays; r > 0 {
+		if keep := asOf.AddDays(-(r - 1)); from.Before(keep) {
+			from = keep
+		}
+	}
 	var out []client.Date
 	for dt := from; !dt.After(asOf); dt = dt.AddDays(1) {
 		if !all[dt] {

@@ -346,3 +346,37 @@ func TestMalformedLineNumbersAcrossBlocks(t *testing.T) {
 		t.Errorf("error lines %v", lines)
 	}
 }
+
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func TestReadError(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("disk on fire")
+	nd := genData(t, 50, gen.NDJSON)
+	for _, opts := range []Options{{}, {BlockSize: 4096, Workers: 3}} {
+		e := New(opts)
+		err := e.Read(context.Background(), "x", &failingReader{data: nd, err: boom})
+		if !errors.Is(err, boom) {
+			t.Errorf("error %v, want %v", err, boom)
+		}
+	}
+	// A cancelled context stops reading.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	e := New(Options{})
+	if err := e.Read(ctx, "x", bytes.NewReader(nd)); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}

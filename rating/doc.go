@@ -113,8 +113,11 @@
 // Line-oriented JSON is read in 4 MiB blocks cut at newlines and parsed by
 // Options.Workers goroutines with a hand-written scanner that extracts only
 // the keys above and checks the syntax of the rest without allocating.
-// Emails are interned by a 128-bit hash into per-worker tables and events
-// are stored as 16-byte records in 64 partitions by contact, so Rate
-// processes one partition at a time. Memory is about 16 bytes per event
-// plus about 100 bytes per contact per worker.
+// Emails are interned by hash (two 64-bit hashes) into per-worker
+// open-addressing tables, looked up in batches so cache misses overlap;
+// events are stored as 16-byte records (in huge-page mappings on Unix) in
+// 54 partitions by email prefix, so Rate rates one partition at a time on
+// every core and emits ratings in email order without a global sort.
+// Memory is about 16 bytes per event plus roughly 150 bytes per contact
+// per worker; bench/README.md has the figures.
 package rating

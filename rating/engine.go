@@ -263,6 +263,10 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
+// blockPool keeps read buffers between inputs and Engines: a fresh 4 MiB
+// buffer costs its zeroing, which dominates small inputs.
+var blockPool sync.Pool
+
 type block struct {
 	data []byte
 	seq  int // block number; lines are counted by the workers
@@ -319,7 +323,13 @@ func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *co
 		if want := e.opts.BlockSize + 2*len(carry); cap(buf) < want || (len(carry) == 0 && cap(buf) > 4*e.opts.BlockSize) {
 			// Room for the carried partial line plus a block; a buffer
 			// grown for one long line is dropped afterwards.
-			buf = make([]byte, 0, want+64<<10)
+			buf = nil
+			if p, ok := blockPool.Get().(*[]byte); ok && cap(*p) >= want && cap(*p) <= 4*e.opts.BlockSize {
+				buf = (*p)[:0]
+			}
+			if buf == nil {
+				buf = make([]byte, 0, want+64<<10)
+			}
 		}
 		buf = append(buf[:0], carry...)
 		eof := false
@@ -361,6 +371,17 @@ func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *co
 	}
 	close(work)
 	wg.Wait()
+	// Keep the block buffers for the next input or Engine.
+	for drained := false; !drained; {
+		select {
+		case b := <-free:
+			if cap(b) > 0 {
+				blockPool.Put(&b)
+			}
+		default:
+			drained = true
+		}
+	}
 	// Turn block-relative line numbers into file line numbers.
 	start := make([]int, len(blockLines)+1)
 	start[0] = 1

@@ -350,6 +350,9 @@ func (s *scanner) scalarInto(i int, dst *[]byte) (int, error) {
 // skipped and yields ok=false too.
 func (s *scanner) scalar(i int) (v []byte, ok bool, end int, err error) {
 	buf := s.buf
+	if i >= len(buf) {
+		return nil, false, 0, s.syntax(i)
+	}
 	switch c := buf[i]; {
 	case c == '"':
 		end, esc, err := s.strEsc(i)

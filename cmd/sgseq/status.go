@@ -92,14 +92,15 @@ func monStatus(ctx context.Context, st store.Store) ([]monStatusJSON, error) {
 			end = l.Date
 		}
 	}
+	// One bulk read of the trend window rather than one query per account.
+	all, err := st.HistoryAll(ctx, end.AddDays(-(monTrendDays - 1)), end)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]monStatusJSON, 0, len(latest))
 	for _, l := range latest {
-		hist, err := st.History(ctx, l.Account, end.AddDays(-(monTrendDays - 1)), end)
-		if err != nil {
-			return nil, err
-		}
 		byDate := map[client.Date]*float64{}
-		for _, h := range hist {
+		for _, h := range all[l.Account] {
 			byDate[h.Date] = h.Score
 		}
 		trend := make([]*float64, monTrendDays)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -239,19 +240,20 @@ func (s *SQLite) SaveDay(ctx context.Context, scope string, date client.Date, sc
 }
 
 // saveBatch is the number of rows one INSERT statement of SaveDay writes
-// (10 variables a row; SQLite allows 32,766 a statement).
+// (9 variables a row; SQLite allows 32,766 a statement).
 const saveBatch = 500
 
 // upsertScores returns the INSERT statement writing n rows of scores.
 func upsertScores(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO scores (account, date, user_id, score, engagement_recency,
+	// ?1 is the date, shared by every row; each row binds nine more.
+	b.WriteString(`INSERT INTO scores (date, account, user_id, score, engagement_recency,
 		open_rate, bounce_classification, bounce_rate, spam_rate, fetched_at) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?1,?,?,?,?,?,?,?,?,?)")
 	}
 	b.WriteString(` ON CONFLICT (date, account) DO UPDATE SET
 		user_id = excluded.user_id, score = excluded.score,
@@ -268,9 +270,18 @@ func upsertScores(n int) string {
 // except that a re-saved day that lost its score gives the account's
 // previous scored day back (a rare re-fetch; found by a scan). "WHERE true"
 // keeps SQLite's parser from reading ON CONFLICT as a join constraint.
-const updateLatest = `INSERT INTO latest (account, date, scored)
+//
+// With n > 0 only the n accounts bound as ?2.. are updated (a save of a
+// few rows into a date that holds many); n == 0 updates every account of
+// the date (a day's full save).
+func updateLatest(n int) string {
+	filter := ""
+	if n > 0 {
+		filter = " AND account IN (?" + strings.Repeat(",?", n-1) + ")"
+	}
+	return `INSERT INTO latest (account, date, scored)
 	SELECT account, date, CASE WHEN score IS NOT NULL THEN date END
-	FROM scores WHERE date = ?1 AND true
+	FROM scores WHERE date = ?1` + filter + ` AND true
 	ON CONFLICT (account) DO UPDATE SET
 	 date = CASE WHEN excluded.date > latest.date THEN excluded.date ELSE latest.date END,
 	 scored = CASE
@@ -279,6 +290,10 @@ const updateLatest = `INSERT INTO latest (account, date, scored)
 	  WHEN latest.scored = ?1 THEN
 	   (SELECT max(s.date) FROM scores AS s WHERE s.account = latest.account AND s.score IS NOT NULL)
 	  ELSE latest.scored END`
+}
+
+// fewRows is the largest save whose accounts updateLatest names one by one.
+const fewRows = 100
 
 func (s *SQLite) saveDay(ctx context.Context, scope string, date client.Date, scores []DayScore) error {
 	if err := validScope(scope); err != nil {
@@ -295,9 +310,12 @@ func (s *SQLite) saveDay(ctx context.Context, scope string, date client.Date, sc
 		}
 		rows[i] = d
 	}
+	// In key order the B-tree appends instead of splitting pages; stable, so
+	// that of two rows of one account the later still wins.
+	slices.SortStableFunc(rows, func(a, b DayScore) int { return strings.Compare(a.Account, b.Account) })
 	ds := date.String()
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		args := make([]any, 0, 10*min(len(rows), saveBatch))
+		args := make([]any, 0, 1+9*min(len(rows), saveBatch))
 		var full *sql.Stmt // the statement of saveBatch rows, prepared once
 		defer func() {
 			if full != nil {
@@ -306,16 +324,19 @@ func (s *SQLite) saveDay(ctx context.Context, scope string, date client.Date, sc
 		}()
 		for lo := 0; lo < len(rows); lo += saveBatch {
 			batch := rows[lo:min(lo+saveBatch, len(rows))]
-			args = args[:0]
+			args = append(args[:0], ds)
 			for _, d := range batch {
-				var m [5]sql.NullFloat64
-				if d.Metrics != nil {
-					for i, metric := range client.AllMetrics {
-						v, _ := d.Metrics.Get(metric)
-						m[i] = sql.NullFloat64{Float64: v, Valid: true}
-					}
+				// Plain values (nil for NULL) bind faster than sql.Null*.
+				var score any
+				if d.Score != nil {
+					score = *d.Score
 				}
-				args = append(args, d.Account, ds, d.UserID, nullFloat(d.Score),
+				m := [5]any{}
+				if d.Metrics != nil {
+					m = [5]any{d.Metrics.EngagementRecency, d.Metrics.OpenRate,
+						d.Metrics.BounceClassification, d.Metrics.BounceRate, d.Metrics.SpamRate}
+				}
+				args = append(args, d.Account, d.UserID, score,
 					m[0], m[1], m[2], m[3], m[4], nanos(d.FetchedAt))
 			}
 			var err error
@@ -338,7 +359,13 @@ func (s *SQLite) saveDay(ctx context.Context, scope string, date client.Date, sc
 				}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, updateLatest, ds); err != nil {
+		latestArgs := []any{ds}
+		if len(rows) <= fewRows {
+			for _, d := range rows {
+				latestArgs = append(latestArgs, d.Account)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, updateLatest(len(latestArgs)-1), latestArgs...); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO completed_dates (scope, date, completed_at)

@@ -20,6 +20,16 @@
 // mid-sweep leaves either the whole day or nothing, and the next run fetches
 // again exactly the dates that are not marked complete.
 //
+// # Layout and reads
+//
+// Scores are keyed by (date, account): a sweep saves one date for every
+// account, and those rows are contiguous, so a day's save appends instead of
+// rewriting pages all over the table. [Store.HistoryAll] reads a date range
+// of every account in one query (what the rules and the IP-pool planner
+// use); [Store.History] reads one account with one key lookup per day.
+// [Store.Latest] and [Store.LatestScored] read a small per-account table
+// that SaveDay keeps current.
+//
 // # Concurrency
 //
 // A [SQLite] is safe for concurrent use. Writes go through one connection,

@@ -2,7 +2,8 @@
 // Webhook data, after Mailchimp's contact ratings: an engagement score on a
 // -5..10 scale and one to five stars, measured against how often the sender
 // mails each contact. It reads webhook JSON, NDJSON and CSV at more than a
-// gigabyte a second on two cores, deduplicates webhook retries, accepts
+// gigabyte a second on two cores (line-oriented JSON; CSV and JSON that
+// spans lines are parsed on one core), deduplicates webhook retries, accepts
 // events in any order and explains every score.
 //
 // # Usage

@@ -288,6 +288,36 @@ func sprintf(format string, n int) string {
 	return strings.Replace(format, "%d", strconv.Itoa(n), 1)
 }
 
+// TestMalformedInBatch: one bad event in a webhook POST body (an array on
+// one line) does not hide the others.
+func TestMalformedInBatch(t *testing.T) {
+	t.Parallel()
+	ev := func(id string) string {
+		return `{"email":"a@x.com","timestamp":1767000000,"event":"open","sg_event_id":"` + id + `","meta":{"x":[{"y":1},{"z":2}]}}`
+	}
+	for _, tc := range []struct {
+		name, line string
+		read, used int64
+	}{
+		{"bad middle", "[" + ev("1") + `,{"email":"a@x.com" "oops"},` + ev("2") + "," + ev("3") + "]", 4, 3},
+		{"bad middle, spaces", "[ " + ev("1") + ` , {"email":"a@x.com","timestamp":1767000000,"event":"open","x":tru} , ` + ev("2") + " ]", 3, 2},
+		{"bad last", "[" + ev("1") + "," + ev("2") + `,{"email":` + "]", 3, 2},
+		{"truncated batch", "[" + ev("1") + "," + ev("2") + `,{"email":"a@x.com","time`, 3, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res := mustRate(t, "batch.json", []byte(tc.line+"\n"+ev("9")+"\n"), Options{})
+			s := res.Summary
+			if s.Read != tc.read+1 || s.Used != tc.used+1 || s.Skipped != 1 {
+				t.Errorf("read %d used %d skipped %d %v, want read %d used %d skipped 1", s.Read, s.Used, s.Skipped, s.SkippedBy, tc.read+1, tc.used+1)
+			}
+			if len(s.Errors) != 1 || s.Errors[0].Line != 1 {
+				t.Errorf("errors %v", s.Errors)
+			}
+		})
+	}
+}
+
 func TestMalformedCSV(t *testing.T) {
 	t.Parallel()
 	in := "email,timestamp,event,sg_event_id\n" +

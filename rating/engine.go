@@ -418,6 +418,7 @@ func (w *worker) lines(name string, b block) (int, bool) {
 	buf := b.data
 	line := 1
 	sc := &w.sc
+	sc.lineMode = true
 	for len(buf) > 0 {
 		var ln []byte
 		if i := bytes.IndexByte(buf, '\n'); i >= 0 {

@@ -50,6 +50,9 @@ type scanner struct {
 	f     fields
 
 	errPos int // offset of the last syntax error
+
+	lineMode bool // buf is one line: resynchronise inside it after an error
+	arrays   int  // open top-level arrays
 }
 
 // errEOF is internal: the buffer ended inside a value.
@@ -66,6 +69,7 @@ func (s *scanner) reset(buf []byte, final bool) {
 	s.buf = buf
 	s.pos = 0
 	s.final = final
+	s.arrays = 0
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
@@ -78,7 +82,17 @@ func (s *scanner) next() (st scanStatus, field string, err error) {
 	i := s.pos
 	for i < len(buf) {
 		c := buf[i]
-		if isSpace(c) || c == ',' || c == '[' || c == ']' {
+		if isSpace(c) || c == ',' {
+			i++
+			continue
+		}
+		if c == '[' {
+			s.arrays++
+			i++
+			continue
+		}
+		if c == ']' {
+			s.arrays = max(0, s.arrays-1)
 			i++
 			continue
 		}
@@ -109,7 +123,15 @@ func (s *scanner) next() (st scanStatus, field string, err error) {
 			return scanBad, "", ErrTruncated
 		}
 		if field == "" {
-			// A syntax error: resynchronise at the next line.
+			// A syntax error. Inside an array on one line (a webhook
+			// POST body) go on at the next element, so one bad event
+			// does not hide the rest of the batch; else at the next line.
+			if s.lineMode && s.arrays > 0 {
+				if j := s.nextElement(max(s.errPos, start+1)); j >= 0 {
+					s.pos = j
+					return scanBad, "", err
+				}
+			}
 			s.pos = s.skipLine(s.errPos)
 			return scanBad, "", err
 		}
@@ -118,6 +140,27 @@ func (s *scanner) next() (st scanStatus, field string, err error) {
 	}
 	s.pos = end
 	return scanEvent, "", nil
+}
+
+// nextElement returns the offset of the next "{" that follows a "}" and a
+// comma (the boundary between two objects of an array) at or after from,
+// or -1.
+func (s *scanner) nextElement(from int) int {
+	buf := s.buf
+	for from < len(buf) {
+		k := bytes.IndexByte(buf[from:], '}')
+		if k < 0 {
+			return -1
+		}
+		p := s.ws(from + k + 1)
+		if p < len(buf) && buf[p] == ',' {
+			if p = s.ws(p + 1); p < len(buf) && buf[p] == '{' {
+				return p
+			}
+		}
+		from += k + 1
+	}
+	return -1
 }
 
 // skipLine returns the offset after the newline that ends the line holding

@@ -264,10 +264,13 @@ func (d *Daemon) missing(ctx context.Context, scope string, asOf client.Date, da
 	if err != nil {
 		return nil, fmt.Errorf("completed dates: %w", err)
 	}
-	var last client.Date
+	var last, oldest client.Date // newest complete day; oldest in the window
 	for dt := range all {
 		if dt.After(last) {
 			last = dt
+		}
+		if !dt.Before(earliest) && (oldest.IsZero() || dt.Before(oldest)) {
+			oldest = dt
 		}
 	}
 	var from client.Date
@@ -278,10 +281,15 @@ func (d *Daemon) missing(ctx context.Context, scope string, asOf client.Date, da
 		from = asOf.AddDays(-(d.cfg.Sweep.BackfillDays - 1))
 	default:
 		// Every gap since the last stored day, and any hole left by an
-		// earlier run (202s, failures) within the first-run window.
-		from = last.AddDays(1)
-		if first := asOf.AddDays(-(d.cfg.Sweep.BackfillDays - 1)); first.Before(from) {
-			from = first
+		// earlier run (202s, failures, a sweep cancelled or killed while
+		// later days were already stored) since the oldest stored day of
+		// the window, or within the first-run window.
+		from = asOf.AddDays(-(d.cfg.Sweep.BackfillDays - 1))
+		if !oldest.IsZero() && oldest.Before(from) {
+			from = oldest
+		}
+		if next := last.AddDays(1); next.Before(from) {
+			from = next
 		}
 	}
 	if from.Before(earliest) {

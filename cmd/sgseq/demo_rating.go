@@ -17,7 +17,10 @@ func init() {
 }
 
 // rateDemoContacts is the size of the demo's generated event file.
-const rateDemoContacts = 2000
+const (
+	rateDemoContacts = 2000
+	rateDemoDays     = 400
+)
 
 // demoRating generates a small Event Webhook file, rates it, prints the
 // summary and explains a few contacts.
@@ -29,15 +32,15 @@ func demoRating(ctx context.Context, env *demoEnv) error {
 		return err
 	}
 	end := env.Now.UTC().Truncate(24 * time.Hour)
-	st, err := gen.Write(ctx, f, gen.Config{Seed: 1, Contacts: rateDemoContacts, End: end})
+	st, err := gen.Write(ctx, f, gen.Config{Seed: 1, Contacts: rateDemoContacts, Days: rateDemoDays, End: end})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return fmt.Errorf("generate events: %w", err)
 	}
-	fmt.Fprintf(w, "$ go run ./rating/gen/cmd/sggen -contacts %d -o events.ndjson\n", rateDemoContacts)
-	fmt.Fprintf(w, "  %d events (%d webhook retries), %s, 180 days, daily/weekly/monthly lists\n\n", st.Events, st.Duplicates, rateBytes(st.Bytes))
+	fmt.Fprintf(w, "$ go run ./rating/gen/cmd/sggen -contacts %d -days %d -o events.ndjson\n", rateDemoContacts, rateDemoDays)
+	fmt.Fprintf(w, "  %d events (%d webhook retries), %s, %d days, daily/weekly/monthly lists\n\n", st.Events, st.Duplicates, rateBytes(st.Bytes), rateDemoDays)
 
 	fmt.Fprintln(w, "$ sgseq rate events.ndjson --out ratings.csv")
 	started := time.Now()

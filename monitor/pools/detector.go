@@ -17,22 +17,21 @@ import (
 const LogKeyAsOf = "as_of"
 
 // LoadHistory reads, for each username, its stored days in the ReplayDays
-// ending at asOf, in the form [NewPlan] takes, with one bulk read of the
-// store. A username without stored days maps to an empty history.
+// ending at asOf, in the form [NewPlan] takes, with one streaming read of
+// the store. A username without stored days maps to an empty history.
 func LoadHistory(ctx context.Context, st store.Store, usernames []string, asOf client.Date) (map[string][]Day, error) {
-	from := asOf.AddDays(-(ReplayDays - 1))
-	all, err := st.HistoryAll(ctx, from, asOf)
-	if err != nil {
-		return nil, fmt.Errorf("pools: history: %w", err)
-	}
 	out := make(map[string][]Day, len(usernames))
 	for _, u := range usernames {
-		rows := all[u]
-		d := make([]Day, len(rows))
-		for k, r := range rows {
-			d[k] = Day{Date: r.Date, Score: r.Score, Metrics: r.Metrics}
+		out[u] = []Day{}
+	}
+	err := st.EachDay(ctx, asOf.AddDays(-(ReplayDays - 1)), asOf, func(r store.DayScore) error {
+		if h, ok := out[r.Account]; ok {
+			out[r.Account] = append(h, Day{Date: r.Date, Score: r.Score, Metrics: r.Metrics})
 		}
-		out[u] = d
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pools: history: %w", err)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -137,5 +138,33 @@ func TestSaveDayManyRows(t *testing.T) {
 	}
 	if h := all["u1233"]; len(h) != 1 || *h[0].Score != float64(1+1233%5) {
 		t.Errorf("last row: %v", dayList(h))
+	}
+}
+
+func TestEachDay(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	for _, d := range []client.Date{d3, d1, d2} {
+		mustSave(t, s, store.ScopeSubusers, d, scored("b", d, 2), ineligible("a", d))
+	}
+	var got []store.DayScore
+	if err := s.EachDay(ctx, d2, client.Date{}, func(d store.DayScore) error {
+		got = append(got, d)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a@2026-11-02:-", "b@2026-11-02:2", "a@2026-11-03:-", "b@2026-11-03:2"}
+	if !reflect.DeepEqual(dayList(got), want) {
+		t.Errorf("EachDay = %v, want %v (by date, then account)", dayList(got), want)
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := s.EachDay(ctx, client.Date{}, client.Date{}, func(store.DayScore) error {
+		n++
+		return stop
+	})
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("EachDay with a failing fn: err %v after %d calls, want the fn's error after 1", err, n)
 	}
 }

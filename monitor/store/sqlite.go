@@ -508,15 +508,27 @@ func (s *SQLite) HistoryAll(ctx context.Context, from, to client.Date) (map[stri
 	return out, nil
 }
 
-func (s *SQLite) historyAll(ctx context.Context, from, to client.Date) (map[string][]DayScore, error) {
+// EachDay implements [Store.EachDay].
+func (s *SQLite) EachDay(ctx context.Context, from, to client.Date, fn func(DayScore) error) error {
+	if err := s.eachDay(ctx, from, to, fn); err != nil {
+		return fmt.Errorf("store: days of all accounts %s..%s: %w", from, to, err)
+	}
+	return nil
+}
+
+func (s *SQLite) eachDay(ctx context.Context, from, to client.Date, fn func(DayScore) error) error {
 	lo, hi := bounds(from, to)
 	rows, err := s.r.QueryContext(ctx, `SELECT `+scoreColumns+` FROM scores
 		WHERE date >= ? AND date <= ? ORDER BY date, account`, lo, hi)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	return scanEach(rows, fn)
+}
+
+func (s *SQLite) historyAll(ctx context.Context, from, to client.Date) (map[string][]DayScore, error) {
 	out := map[string][]DayScore{}
-	err = scanEach(rows, func(d DayScore) error {
+	err := s.eachDay(ctx, from, to, func(d DayScore) error {
 		h := out[d.Account]
 		if h == nil {
 			// Account names repeat on every day: keep one copy.

@@ -122,6 +122,11 @@ type Store interface {
 	// its days, ascending by date. Accounts without a day in the range are
 	// absent.
 	HistoryAll(ctx context.Context, from, to client.Date) (map[string][]DayScore, error)
+	// EachDay calls fn with every stored day in [from, to] (inclusive; a zero
+	// bound is open) of every account, in one read, ordered by date then
+	// account, without holding them all in memory. An error from fn stops
+	// the read and is returned (wrapped).
+	EachDay(ctx context.Context, from, to client.Date, fn func(DayScore) error) error
 	// Latest returns the newest stored day of every account (eligible or
 	// not), sorted by account.
 	Latest(ctx context.Context) ([]DayScore, error)

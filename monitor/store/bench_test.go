@@ -36,8 +36,9 @@ func BenchmarkSaveDay10k(b *testing.B) {
 	}
 }
 
-// BenchmarkReads measures Latest and one account's 90-day History over
-// 1,000 accounts × 90 days.
+// BenchmarkReads measures Latest, every account's 90 days in one
+// HistoryAll, and one account's 90-day History over 1,000 accounts × 90
+// days.
 func BenchmarkReads(b *testing.B) {
 	s := MustOpenStore(b)
 	start := client.MustParseDate("2026-01-01")
@@ -50,6 +51,13 @@ func BenchmarkReads(b *testing.B) {
 		for range b.N {
 			if l, err := s.Latest(ctx); err != nil || len(l) != 1000 {
 				b.Fatal(len(l), err)
+			}
+		}
+	})
+	b.Run("HistoryAll90", func(b *testing.B) {
+		for range b.N {
+			if h, err := s.HistoryAll(ctx, start, start.AddDays(89)); err != nil || len(h) != 1000 {
+				b.Fatal(len(h), err)
 			}
 		}
 	})

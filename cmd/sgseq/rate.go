@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,22 +113,13 @@ listed with file:line; --strict stops at the first one (exit status 1).`,
 			if err != nil {
 				return fmt.Errorf("rate: %w", err)
 			}
-			w := cmd.OutOrStdout()
 			if out != "" && out != "-" {
-				fh, err := os.Create(out)
-				if err != nil {
-					return fmt.Errorf("rate: %w", err)
-				}
-				defer fh.Close()
-				w = fh
+				err = rateWriteFile(out, func(w io.Writer) error { return rating.WriteRatings(w, of, res.Ratings) })
+			} else {
+				err = rating.WriteRatings(cmd.OutOrStdout(), of, res.Ratings)
 			}
-			if err := rating.WriteRatings(w, of, res.Ratings); err != nil {
+			if err != nil {
 				return fmt.Errorf("rate: write output: %w", err)
-			}
-			if fh, ok := w.(*os.File); ok && out != "" && out != "-" {
-				if err := fh.Close(); err != nil {
-					return fmt.Errorf("rate: write output: %w", err)
-				}
 			}
 			if !quiet {
 				rateWriteSummary(stderr, &res.Summary, time.Since(started), maxErrors)
@@ -176,6 +168,36 @@ func newRateExplainCmd() *cobra.Command {
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// rateWriteFile writes a file atomically: write fills a temporary file in
+// the same directory, which is synced and renamed over path only when
+// everything was written. On any error path is left as it was and the
+// temporary file is removed.
+func rateWriteFile(path string, write func(io.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := write(tmp); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // rateWriteExplain prints a contact's rating and its steps.

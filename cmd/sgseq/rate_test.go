@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,5 +222,101 @@ func TestRateDemo(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestRateWriteFile: --out replaces the file only after a complete write;
+// a failed write leaves the previous file and no temporary file behind.
+func TestRateWriteFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ratings.csv")
+	if err := os.WriteFile(path, []byte("old complete output\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("disk full")
+	err := rateWriteFile(path, func(w io.Writer) error {
+		fmt.Fprintln(w, "email,score")
+		fmt.Fprintln(w, "half a row,")
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err %v, want %v", err, boom)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "old complete output\n" {
+		t.Errorf("after a failed write the file holds %q", got)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("directory holds %d entries after a failed write, want 1 (no temporary file)", len(ents))
+	}
+	if err := rateWriteFile(path, func(w io.Writer) error { _, err := io.WriteString(w, "new\n"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	fi, _ := os.Stat(path)
+	if string(got) != "new\n" || fi.Mode().Perm() != 0o644 {
+		t.Errorf("after a good write: %q mode %v", got, fi.Mode())
+	}
+	if err := rateWriteFile(filepath.Join(dir, "no", "such", "dir.csv"), func(io.Writer) error { return nil }); err == nil {
+		t.Error("write into a missing directory succeeded")
+	}
+}
+
+// TestRateOutFlag: --out writes every format completely and -o rejects an
+// unknown format with a message naming the choices.
+func TestRateOutFlag(t *testing.T) {
+	t.Parallel()
+	in := rateGenFile(t, 50)
+	e := rating.New(rating.Options{})
+	if err := e.ReadFile(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Rate(context.Background())
+	if err != nil || len(res.Ratings) == 0 {
+		t.Fatalf("library: %v, %d ratings", err, len(res.Ratings))
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"csv", "json", "ndjson"} {
+		t.Run(f, func(t *testing.T) {
+			out := filepath.Join(dir, "r."+f)
+			stdout, _, err := rateRun(t, "-q", "-o", f, "--out", out, in)
+			if err != nil || stdout != "" {
+				t.Fatalf("err %v, stdout %q", err, stdout)
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			switch f {
+			case "csv":
+				recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+				if err != nil || strings.Join(recs[0], ",") != strings.Join(rating.Columns, ",") {
+					t.Fatalf("csv: %v header %v", err, recs[0])
+				}
+				n = len(recs) - 1
+			case "json":
+				var rs []map[string]any
+				if err := json.Unmarshal(data, &rs); err != nil {
+					t.Fatal(err)
+				}
+				n = len(rs)
+			case "ndjson":
+				for l := range strings.Lines(string(data)) {
+					var m map[string]any
+					if err := json.Unmarshal([]byte(l), &m); err != nil || len(m) != len(rating.Columns) {
+						t.Fatalf("line %q: %v (%d fields)", l, err, len(m))
+					}
+					n++
+				}
+			}
+			if n != len(res.Ratings) {
+				t.Errorf("%d contacts written, want %d", n, len(res.Ratings))
+			}
+		})
+	}
+	_, _, err = rateRun(t, "-o", "xml", in)
+	if err == nil || !strings.Contains(err.Error(), `"xml"`) || !strings.Contains(err.Error(), "csv, json or ndjson") {
+		t.Errorf("-o xml: %v", err)
 	}
 }

@@ -50,6 +50,7 @@ type Summary struct {
 	Used       int64            `json:"used"`       // events the model applied
 	Duplicates int64            `json:"duplicates"` // repeated sg_event_id (or fingerprint), ignored
 	AfterAsOf  int64            `json:"after_as_of"`
+	Filtered   int64            `json:"filtered"`   // events of other contacts when Options.Contact is set
 	Skipped    int64            `json:"skipped"`    // malformed, not used
 	SkippedBy  map[string]int64 `json:"skipped_by"` // reason → count
 	Contacts   int              `json:"contacts"`
@@ -116,6 +117,7 @@ type worker struct {
 	tab     internTable
 	sc      scanner
 	read    int64
+	other   int64 // events dropped by Options.Contact
 	skipped map[string]int64
 	errs    []*ParseError
 	nerrs   int
@@ -495,6 +497,7 @@ const batchSize = 32
 func (w *worker) queue(f *fields) {
 	email := f.email
 	if w.e.only != "" && string(email) != w.e.only {
+		w.other++
 		return
 	}
 	k := kindOf(f.kind)
@@ -624,8 +627,9 @@ func (e *Engine) Rate(ctx context.Context) (*Result, error) {
 	all := make([]Rating, offsets[numParts])
 	dups := make([]int64, numParts)
 	after := make([]int64, numParts)
+	used := make([]int64, numParts)
 	e.parallel(ctx, func(p int, buf *[]record) {
-		dups[p], after[p] = e.ratePart(p, &merged[p], all[offsets[p]:offsets[p+1]], asOf, buf)
+		dups[p], after[p], used[p] = e.ratePart(p, &merged[p], all[offsets[p]:offsets[p+1]], asOf, buf)
 		merged[p] = mergedPart{}
 	})
 	for _, w := range e.workers {
@@ -640,8 +644,14 @@ func (e *Engine) Rate(ctx context.Context) (*Result, error) {
 	for p := range numParts {
 		sum.Duplicates += dups[p]
 		sum.AfterAsOf += after[p]
+		sum.Used += used[p]
 	}
-	sum.Used = sum.Read - sum.Skipped - sum.Duplicates - sum.AfterAsOf
+	// Used is counted from the records the model replayed, not derived
+	// from the other counts, so Read = Used + Duplicates + AfterAsOf +
+	// Skipped + Filtered checks that no event was lost on the way.
+	if lost := sum.Read - sum.Used - sum.Duplicates - sum.AfterAsOf - sum.Skipped - sum.Filtered; lost != 0 {
+		e.log.Error("rating: event counts do not add up", "read", sum.Read, "used", sum.Used, "lost", lost)
+	}
 	sum.Contacts = len(all)
 	for i := range all {
 		r := &all[i]
@@ -679,6 +689,7 @@ func (e *Engine) baseSummary() Summary {
 		Segments: map[Segment]int{}, Sunsets: map[Sunset]int{}}
 	for _, w := range e.workers {
 		sum.Read += w.read
+		sum.Filtered += w.other
 		for k, v := range w.skipped {
 			sum.SkippedBy[k] += v
 			sum.Skipped += v
@@ -821,19 +832,21 @@ func (e *Engine) scatter(p int, m *mergedPart, consume bool, buf []record) (recs
 }
 
 // ratePart rates partition p into out (len(m.emails) long) and sorts out by
-// email.
-func (e *Engine) ratePart(p int, m *mergedPart, out []Rating, asOf uint32, buf *[]record) (dups, after int64) {
+// email. It returns how many records were duplicates, after asOf and used.
+func (e *Engine) ratePart(p int, m *mergedPart, out []Rating, asOf uint32, buf *[]record) (dups, after, used int64) {
 	recs, offsets := e.scatter(p, m, true, *buf)
 	*buf = recs
 	var set []uint64
 	for c, email := range m.emails {
-		r, d, a := rateContactBuf(email, recs[offsets[c]:offsets[c+1]], asOf, nil, &set)
+		own := recs[offsets[c]:offsets[c+1]]
+		r, d, a := rateContactBuf(email, own, asOf, nil, &set)
 		out[c] = r
 		dups += int64(d)
 		after += int64(a)
+		used += int64(len(own) - d - a)
 	}
 	slices.SortFunc(out, func(a, b Rating) int { return strings.Compare(a.Email, b.Email) })
-	return dups, after
+	return dups, after, used
 }
 
 // Explain rates one contact and returns every event of it in time order

@@ -38,7 +38,7 @@ func FuzzParse(f *testing.F) {
 					t.Fatal(err)
 				}
 				s := res.Summary
-				if s.Used < 0 || s.Used+s.Skipped+s.Duplicates+s.AfterAsOf != s.Read {
+				if s.Used < 0 || s.Used+s.Skipped+s.Duplicates+s.AfterAsOf+s.Filtered != s.Read {
 					t.Fatalf("%s: counts do not add up: %+v", name, s)
 				}
 				for _, pe := range s.Errors {

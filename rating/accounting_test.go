@@ -1,0 +1,108 @@
+package rating
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMessyInputAccounting: one input with every awkward shape at once (a
+// byte order mark, CRLF line ends, a webhook batch per line, a JSON escape
+// in an email, a blank line, a line far longer than the read block, thirty
+// retries of one event out of order, an event after --as-of, bad lines in
+// and between batches, no final newline). Every event is accounted for:
+// read = used + duplicates + after as-of + skipped (+ filtered for explain),
+// with each count checked against the input, at any block size and worker
+// count.
+func TestMessyInputAccounting(t *testing.T) {
+	t.Parallel()
+	t0 := int64(1767000000)
+	ev := func(email string, ts int64, kind, id, extra string) string {
+		return fmt.Sprintf(`{"email":"%s","timestamp":%d,"event":"%s","sg_event_id":"%s"%s}`, email, ts, kind, id, extra)
+	}
+	var lines []string
+	lines = append(lines,
+		"\ufeff["+ev("a@x.com", t0, "delivered", "d1", "")+","+ev("a@x.com", t0+60, "open", "o1", "")+"]", // 1
+		ev(`A\u0040X.com`, t0+120, "click", "c1", `,"url":"https://x.com/"`),                              // 2
+		"",                                     // 3
+		`{"email":"a@x.com","timestamp":17670`, // 4: truncated
+		ev(" B@x.com", t0, "delivered", "d2", `,"pad":"`+strings.Repeat("x", 10_000)+`"`), // 5: longer than a block
+	)
+	for i := range 30 { // 6..35: webhook retries of o1, out of order
+		lines = append(lines, ev("a@x.com", t0+60, "open", "o1", fmt.Sprintf(`,"retry":%d`, 30-i)))
+	}
+	lines = append(lines,
+		ev("b@x.com", t0+10*86400, "open", "late", ""),                                     // 36: after --as-of
+		"["+ev("b@x.com", t0+100, "open", "o2", "")+`,{"email":"b@x.com","event":"open"}]`, // 37: one good, one without timestamp
+		`hello`, // 38
+		ev("c@x.com", t0+200, "open", "m1", `,"sg_machine_open":true`), // 39, no final newline
+	)
+	in := []byte(strings.Join(lines, "\r\n"))
+	asOf := time.Unix(t0+86400, 0)
+
+	for _, tc := range []struct {
+		workers, block int
+	}{{1, 0}, {2, 256}, {3, 1024}, {2, 64 << 10}} {
+		t.Run(fmt.Sprintf("workers %d block %d", tc.workers, tc.block), func(t *testing.T) {
+			res := mustRate(t, "messy.json", in, Options{AsOf: asOf, Workers: tc.workers, BlockSize: tc.block})
+			s := res.Summary
+			if s.Read != 40 || s.Used != 6 || s.Duplicates != 30 || s.AfterAsOf != 1 || s.Skipped != 3 || s.Filtered != 0 {
+				t.Errorf("read %d used %d duplicates %d after %d skipped %d filtered %d; want 40 6 30 1 3 0",
+					s.Read, s.Used, s.Duplicates, s.AfterAsOf, s.Skipped, s.Filtered)
+			}
+			var where []string
+			for _, pe := range s.Errors {
+				where = append(where, fmt.Sprintf("%d:%s", pe.Line, reasonOf(pe.Err)))
+			}
+			if got := strings.Join(where, " "); got != "4:truncated 37:missing timestamp 38:bad json" {
+				t.Errorf("errors at %s", got)
+			}
+			if len(res.Ratings) != 3 {
+				t.Fatalf("ratings %+v", res.Ratings)
+			}
+			a, b, c := res.Ratings[0], res.Ratings[1], res.Ratings[2]
+			if a.Email != "a@x.com" || a.Score != 2 || a.Sends != 1 || a.HumanOpens != 1 || a.Clicks != 1 {
+				t.Errorf("a: %+v", a)
+			}
+			if b.Email != "b@x.com" || b.Score != 1 || b.Sends != 1 || b.HumanOpens != 1 {
+				t.Errorf("b: %+v", b)
+			}
+			if c.Email != "c@x.com" || c.Score != 0 || c.MachineOpens != 1 || c.HumanOpens != 0 || !c.LastEngaged.IsZero() {
+				t.Errorf("c: %+v", c)
+			}
+		})
+	}
+
+	t.Run("one contact (explain)", func(t *testing.T) {
+		e := New(Options{AsOf: asOf, Contact: " B@X.com", BlockSize: 512})
+		if err := e.Read(context.Background(), "messy.json", bytes.NewReader(in)); err != nil {
+			t.Fatal(err)
+		}
+		r, steps, found := e.Explain("b@x.com")
+		if !found || r.Score != 1 || len(steps) != 3 || !steps[2].Ignored {
+			t.Errorf("explain: found %v rating %+v steps %+v", found, r, steps)
+		}
+		res, err := e.Rate(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := res.Summary
+		// a's 3 events and 30 retries, c's machine open: read but not this contact's.
+		if s.Read != 40 || s.Used != 2 || s.Duplicates != 0 || s.AfterAsOf != 1 || s.Skipped != 3 || s.Filtered != 34 {
+			t.Errorf("read %d used %d duplicates %d after %d skipped %d filtered %d; want 40 2 0 1 3 34",
+				s.Read, s.Used, s.Duplicates, s.AfterAsOf, s.Skipped, s.Filtered)
+		}
+	})
+
+	t.Run("strict", func(t *testing.T) {
+		_, err := rateBytes(t, "messy.json", in, Options{Strict: true, BlockSize: 256, Workers: 2})
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Line != 4 || pe.File != "messy.json" || !errors.Is(err, ErrTruncated) {
+			t.Errorf("strict: %v", err)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -402,5 +403,74 @@ func TestExplain(t *testing.T) {
 	}
 	if _, err := e.Rate(context.Background()); err != ErrRated {
 		t.Errorf("second Rate: %v, want ErrRated", err)
+	}
+}
+
+// TestHighScoreBoundary: the "high score" test of a hard bounce or block
+// uses the same rounding as the displayed score, so a contact shown with
+// 6 (5 stars) is reset to 0 and one shown with 5 is not.
+func TestHighScoreBoundary(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		s     float64
+		btype BounceType
+		want  float64
+	}{
+		{"hard bounce at 5.5 (shown 6)", 5.5, BounceHard, 0},
+		{"hard bounce at 5.49 (shown 5)", 5.49, BounceHard, -5},
+		{"hard bounce at 10", 10, BounceHard, 0},
+		{"hard bounce at 0", 0, BounceHard, -5},
+		{"block at 5.5 (shown 6)", 5.5, BounceBlocked, 0},
+		{"block at 5.49 (shown 5)", 5.49, BounceBlocked, -BlockPenalty},
+		{"block at -4", -4, BounceBlocked, MinScore},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			shown := RoundScore(tc.s)
+			m := model{s: tc.s}
+			var r Rating
+			m.apply(record{ts: 1, key: packInfo(KindBounce, false, tc.btype, ClassInvalidAddress)}, &r)
+			if m.s != tc.want {
+				t.Errorf("score %v (shown %d) after %s: %v, want %v", tc.s, shown, tc.btype, m.s, tc.want)
+			}
+			if (tc.want == 0) != (Stars(shown) == 5) {
+				t.Errorf("reset %v but shown %d (%d stars)", tc.want == 0, shown, Stars(shown))
+			}
+		})
+	}
+}
+
+// TestSameSecondOrder: events of one second, with retries and mixed kinds,
+// give the same rating in any input order and on any number of workers.
+func TestSameSecondOrder(t *testing.T) {
+	t.Parallel()
+	kinds := []Kind{KindDelivered, KindOpen, KindClick, KindBounce, KindDelivered, KindOpen,
+		KindUnsubscribe, KindGroupResubscribe, KindDelivered, KindOpen, KindSpamReport}
+	var list []Event
+	for i := range 80 {
+		list = append(list, Event{Email: "a@x.com", Timestamp: t0.Add(time.Duration(i/9) * time.Second),
+			Kind: kinds[i%len(kinds)], EventID: fmt.Sprintf("id-%d", i%29), MachineOpen: i%5 == 0,
+			BounceType: BounceBlocked})
+	}
+	var first *Rating
+	for seed := range uint64(12) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		r.Shuffle(len(list), func(i, j int) { list[i], list[j] = list[j], list[i] })
+		e := New(Options{Workers: 1 + int(seed%3)})
+		for _, ev := range list {
+			e.Add(ev)
+		}
+		res, err := e.Rate(context.Background())
+		if err != nil || len(res.Ratings) != 1 {
+			t.Fatalf("%v %+v", err, res)
+		}
+		got := res.Ratings[0]
+		if first == nil {
+			first = &got
+			continue
+		}
+		if got != *first {
+			t.Fatalf("order %d: %+v\nfirst: %+v", seed, got, *first)
+		}
 	}
 }

@@ -106,3 +106,42 @@ func TestMessyInputAccounting(t *testing.T) {
 		}
 	})
 }
+
+// TestErrorLines: an event with a bad field is reported on the line where
+// its object starts, by Decode, by the parallel line reader and by the
+// sequential reader of JSON that spans lines (Decode used to name the
+// line before: the end of the previous object).
+func TestErrorLines(t *testing.T) {
+	t.Parallel()
+	good := `{"email":"a@x.com","timestamp":1767000000,"event":"open"}`
+	bad := `{"email":"b@x.com","event":"open"}`
+	for _, tc := range []struct {
+		name string
+		in   string
+		line int
+	}{
+		{"ndjson", good + "\n" + good + "\n" + bad + "\n", 3},
+		{"batch per line", "[" + good + "]\n[" + good + "," + good + "]\n[" + bad + "]\n", 3},
+		{"bad first in its batch", "[" + good + "]\n[" + bad + "," + good + "]\n", 2},
+		{"array spanning lines", "[\n" + good + ",\n" + good + ",\n\n" + bad + "\n]\n", 5},
+		{"pretty object", "[\n" + good + ",\n{\n  \"email\": \"b@x.com\",\n  \"event\": \"open\"\n}\n]", 3},
+		{"crlf", good + "\r\n" + bad + "\r\n", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var lines []int
+			for _, err := range Decode(strings.NewReader(tc.in), "f.json") {
+				var pe *ParseError
+				if errors.As(err, &pe) {
+					lines = append(lines, pe.Line)
+				}
+			}
+			res := mustRate(t, "f.json", []byte(tc.in), Options{Workers: 2})
+			for _, pe := range res.Summary.Errors {
+				lines = append(lines, pe.Line)
+			}
+			if len(lines) != 2 || lines[0] != tc.line || lines[1] != tc.line {
+				t.Errorf("error lines (Decode, Engine) %v, want %d", lines, tc.line)
+			}
+		})
+	}
+}

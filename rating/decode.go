@@ -107,6 +107,19 @@ func openInput(path string, open func(string) (io.ReadCloser, error), stdin io.R
 	return rc, rc.Close, nil
 }
 
+// sniffReader wraps r in a buffered reader past any UTF-8 byte order mark
+// (not part of the first line) and detects the format from name and the
+// first bytes.
+func sniffReader(r io.Reader, name string) (*bufio.Reader, Format) {
+	br := bufio.NewReaderSize(r, sniffSize)
+	head, _ := br.Peek(sniffSize)
+	if bytes.HasPrefix(head, []byte("\ufeff")) {
+		_, _ = br.Discard(3)
+		head = head[3:]
+	}
+	return br, sniff(name, head)
+}
+
 // Decode reads events from r, one at a time, in any supported format
 // (detected from name and content; name is also the file in errors). A
 // malformed line or event yields a *ParseError and decoding goes on; an I/O
@@ -114,13 +127,7 @@ func openInput(path string, open func(string) (io.ReadCloser, error), stdin io.R
 // reads the same formats much faster.
 func Decode(r io.Reader, name string) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		br := bufio.NewReaderSize(r, sniffSize)
-		head, _ := br.Peek(sniffSize)
-		if bytes.HasPrefix(head, []byte("\ufeff")) {
-			_, _ = br.Discard(3)
-			head = head[3:]
-		}
-		format := sniff(name, head)
+		br, format := sniffReader(r, name)
 		emit := func(f *fields, line int, err error) bool {
 			if err != nil {
 				return yield(Event{}, err)
@@ -204,18 +211,19 @@ func scanStream(r io.Reader, name string, full bool, emit func(f *fields, line i
 		sc.reset(buf, eof)
 		cursor, cursorLine = 0, line
 		for {
-			start := sc.pos
 			st, field, err := sc.next()
 			if st == scanDone || st == scanMore {
 				break
 			}
+			// An event, or an error in one of its fields, is on the line
+			// where its object starts (not where the previous one ended).
 			if st == scanEvent {
-				if !emit(&sc.f, lineAt(start), nil) {
+				if !emit(&sc.f, lineAt(sc.objStart), nil) {
 					return nil
 				}
 				continue
 			}
-			pos := start
+			pos := sc.objStart
 			if field == "" {
 				pos = sc.errPos
 			}

@@ -1,7 +1,6 @@
 package rating
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -44,28 +43,28 @@ type Options struct {
 
 // Summary counts what an [Engine] read and rated.
 type Summary struct {
-	Inputs     int              `json:"inputs"`
-	Bytes      int64            `json:"bytes"`      // input bytes read (decompressed)
-	Read       int64            `json:"read"`       // event objects / CSV rows seen
-	Used       int64            `json:"used"`       // events the model applied
-	Duplicates int64            `json:"duplicates"` // repeated sg_event_id (or fingerprint), ignored
-	AfterAsOf  int64            `json:"after_as_of"`
-	Filtered   int64            `json:"filtered"`   // events of other contacts when Options.Contact is set
-	Skipped    int64            `json:"skipped"`    // malformed, not used
-	SkippedBy  map[string]int64 `json:"skipped_by"` // reason → count
-	Contacts   int              `json:"contacts"`
-	Stars      [6]int           `json:"stars"` // index 1..5
-	Segments   map[Segment]int  `json:"segments"`
-	Sunsets    map[Sunset]int   `json:"sunsets"`
-	AsOf       time.Time        `json:"as_of"`
-	Errors     []*ParseError    `json:"-"` // the first MaxErrors, in file and line order
+	Inputs     int              `json:"inputs"`      // inputs read
+	Bytes      int64            `json:"bytes"`       // input bytes read (decompressed)
+	Read       int64            `json:"read"`        // event objects / CSV rows seen
+	Used       int64            `json:"used"`        // events the model applied
+	Duplicates int64            `json:"duplicates"`  // repeated sg_event_id (or fingerprint), ignored
+	AfterAsOf  int64            `json:"after_as_of"` // events after the as-of time, ignored
+	Filtered   int64            `json:"filtered"`    // events of other contacts when Options.Contact is set
+	Skipped    int64            `json:"skipped"`     // malformed, not used
+	SkippedBy  map[string]int64 `json:"skipped_by"`  // reason → count
+	Contacts   int              `json:"contacts"`    // contacts rated
+	Stars      [6]int           `json:"stars"`       // index 1..5
+	Segments   map[Segment]int  `json:"segments"`    // contacts by segment
+	Sunsets    map[Sunset]int   `json:"sunsets"`     // contacts by sunset recommendation
+	AsOf       time.Time        `json:"as_of"`       // the time the ratings are as of
+	Errors     []*ParseError    `json:"-"`           // the first MaxErrors, in file and line order
 }
 
 // Result is the output of [Engine.Rate]: one Rating per contact, sorted by
 // email, and the summary.
 type Result struct {
-	Ratings []Rating
-	Summary Summary
+	Ratings []Rating // one per contact, sorted by email
+	Summary Summary  // counts of events and contacts
 }
 
 // Engine reads Event Webhook data and rates contacts. Feed it with
@@ -192,14 +191,7 @@ func (e *Engine) Read(ctx context.Context, name string, r io.Reader) error {
 	}
 	e.inputs++
 	cr := &countReader{r: r}
-	br := bufio.NewReaderSize(cr, sniffSize)
-	head, _ := br.Peek(sniffSize)
-	if bytes.HasPrefix(head, []byte("\ufeff")) {
-		// A UTF-8 byte order mark: not part of the first line.
-		_, _ = br.Discard(3)
-		head = head[3:]
-	}
-	format := sniff(name, head)
+	br, format := sniffReader(cr, name)
 	e.log.Debug("rating: read input", "name", name, "format", format.String())
 	var err error
 	switch format {

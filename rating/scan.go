@@ -49,7 +49,8 @@ type scanner struct {
 	arena []byte
 	f     fields
 
-	errPos int // offset of the last syntax error
+	errPos   int // offset of the last syntax error
+	objStart int // offset of the '{' of the last object scanned
 
 	lineMode bool // buf is one line: resynchronise inside it after an error
 	arrays   int  // open top-level arrays
@@ -111,6 +112,7 @@ func (s *scanner) next() (st scanStatus, field string, err error) {
 		return scanBad, "", ErrSyntax
 	}
 	start := i
+	s.objStart = start
 	end, field, err := s.object(i)
 	if err != nil {
 		if err == ErrTruncated && !s.final {

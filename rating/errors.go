@@ -26,12 +26,14 @@ var (
 // name (file path, or "-" for stdin), the 1-based line, and the field when
 // one field is to blame.
 type ParseError struct {
-	File  string
-	Line  int
+	File  string // input name
+	Line  int    // 1-based line (of the row's start in CSV)
 	Field string // "" when the whole line is bad
 	Err   error  // one of the Err* reasons above, possibly wrapped
 }
 
+// Error returns "file:line: field: reason" (without ": field" when the
+// whole line is bad).
 func (e *ParseError) Error() string {
 	if e.Field != "" {
 		return fmt.Sprintf("%s:%d: %s: %v", e.File, e.Line, e.Field, e.Err)

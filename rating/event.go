@@ -220,17 +220,17 @@ func hasUpper(b []byte) bool {
 // "sgseq rate explain" use are kept; custom arguments and any other fields
 // are ignored.
 type Event struct {
-	Email          string    // trimmed and lower-cased
-	Timestamp      time.Time // UTC, second precision
-	Kind           Kind
-	EventID        string // sg_event_id; "" when absent
-	MessageID      string // sg_message_id
-	BounceType     BounceType
-	Classification Classification
-	MachineOpen    bool     // sg_machine_open (Apple Mail Privacy Protection)
-	Categories     []string // category, a string or an array of strings
-	ASMGroupID     int64    // asm_group_id; 0 when absent
-	URL            string   // url of a click
-	UserAgent      string   // useragent
-	IP             string   // ip
+	Email          string         // trimmed and lower-cased
+	Timestamp      time.Time      // UTC, second precision
+	Kind           Kind           // event
+	EventID        string         // sg_event_id; "" when absent
+	MessageID      string         // sg_message_id
+	BounceType     BounceType     // type of a bounce; BounceHard when a bounce has none
+	Classification Classification // bounce_classification
+	MachineOpen    bool           // sg_machine_open (Apple Mail Privacy Protection)
+	Categories     []string       // category, a string or an array of strings
+	ASMGroupID     int64          // asm_group_id; 0 when absent
+	URL            string         // url of a click
+	UserAgent      string         // useragent
+	IP             string         // ip
 }

@@ -62,3 +62,41 @@ func ExampleEngine_Explain() {
 	// 2026-02-27 delivered 1.00 -> 0.38  mail delivered; previous mail unanswered after 30.0 days: decay ×0.384
 	// score 0 stars 2 dormant
 }
+
+func ExampleStars() {
+	for _, score := range []int{-5, -1, 0, 1, 2, 5, 6, 10} {
+		fmt.Printf("%d→%d\n", score, rating.Stars(score))
+	}
+	fmt.Println(rating.RoundScore(5.5), rating.RoundScore(5.49), rating.RoundScore(-0.5), rating.RoundScore(12))
+	// Output:
+	// -5→1
+	// -1→1
+	// 0→2
+	// 1→3
+	// 2→4
+	// 5→4
+	// 6→5
+	// 10→5
+	// 6 5 -1 10
+}
+
+func ExampleDecode() {
+	// A webhook POST body per line; a CSV file works the same way.
+	in := `[{"email":" Ann@Example.com","timestamp":1767000000000,"event":"open","sg_machine_open":true,"category":["news","eu"]},{"email":"ann@example.com","timestamp":"1767000100","event":"click","url":"https://example.com/"}]
+[{"email":"bob@example.com","timestamp":1767000200,"event":"bounce","type":"blocked","bounce_classification":"technical failure","custom_arg":7}]
+{"email":"bob@example.com","event":"open"}
+`
+	for ev, err := range rating.Decode(strings.NewReader(in), "webhook.json") {
+		if err != nil {
+			fmt.Println("skipped:", err)
+			continue
+		}
+		fmt.Printf("%s %d %s machine=%v %q %q %q\n", ev.Email, ev.Timestamp.Unix(), ev.Kind, ev.MachineOpen,
+			ev.Categories, ev.BounceType, ev.Classification)
+	}
+	// Output:
+	// ann@example.com 1767000000 open machine=true ["news" "eu"] "" ""
+	// ann@example.com 1767000100 click machine=false [] "" ""
+	// bob@example.com 1767000200 bounce machine=false [] "blocked" "Technical"
+	// skipped: webhook.json:3: timestamp: missing timestamp
+}

@@ -102,32 +102,32 @@ func RoundScore(v float64) int {
 // Rating is the result for one contact. The JSON names are those of the
 // CSV header.
 type Rating struct {
-	Email        string    `json:"email"`
-	Score        int       `json:"score"`
-	Stars        int       `json:"stars"`
-	Segment      Segment   `json:"segment"`
-	LastEngaged  time.Time `json:"-"` // zero if never
-	Sends        int       `json:"sends"`
-	HumanOpens   int       `json:"human_opens"`
-	MachineOpens int       `json:"machine_opens"`
-	Clicks       int       `json:"clicks"`
-	Bounces      int       `json:"bounces"`
-	Complaints   int       `json:"complaints"`
-	Unsubscribes int       `json:"unsubscribes"`
-	Sunset       Sunset    `json:"sunset"`
-	Value        float64   `json:"-"` // the internal score before rounding
+	Email        string    `json:"email"`         // trimmed, lower-cased
+	Score        int       `json:"score"`         // -5..10, RoundScore of Value
+	Stars        int       `json:"stars"`         // 1..5, Stars(Score)
+	Segment      Segment   `json:"segment"`       // from the stars; see Segment
+	LastEngaged  time.Time `json:"-"`             // latest human open or click; zero if never ("last_engaged")
+	Sends        int       `json:"sends"`         // distinct delivered events
+	HumanOpens   int       `json:"human_opens"`   // opens without sg_machine_open
+	MachineOpens int       `json:"machine_opens"` // opens with sg_machine_open: true (not engagement)
+	Clicks       int       `json:"clicks"`        // distinct click events
+	Bounces      int       `json:"bounces"`       // hard bounces and blocks
+	Complaints   int       `json:"complaints"`    // spamreport events
+	Unsubscribes int       `json:"unsubscribes"`  // unsubscribe and group_unsubscribe events
+	Sunset       Sunset    `json:"sunset"`        // the sunset policy's recommendation
+	Value        float64   `json:"-"`             // the internal score before rounding
 }
 
 // Step is one event of a contact as the model saw it, for explain output.
 type Step struct {
-	Time           time.Time
-	Kind           Kind
-	BounceType     BounceType
-	Classification Classification
-	MachineOpen    bool
-	Before, After  float64 // internal score around the event
-	Note           string  // what the event did
-	Ignored        bool    // a duplicate or an event after the as-of time
+	Time           time.Time      // the event's timestamp (UTC)
+	Kind           Kind           // the event type
+	BounceType     BounceType     // for a bounce: hard or blocked
+	Classification Classification // for a bounce: its bounce_classification
+	MachineOpen    bool           // an open with sg_machine_open: true
+	Before, After  float64        // internal score around the event
+	Note           string         // what the event did
+	Ignored        bool           // a duplicate or an event after the as-of time
 }
 
 // record is the compact form of an event: 16 bytes.
@@ -151,6 +151,13 @@ func (r record) btype() BounceType     { return BounceType(r.key >> infoBTypeShi
 func (r record) class() Classification { return Classification(r.key >> infoClassShift & 7) }
 func (r record) fingerprint() uint64   { return r.key >> fpShift }
 func (r record) time() time.Time       { return time.Unix(int64(r.ts), 0).UTC() }
+
+// step describes r for explain output.
+func (r record) step(before, after float64, note string, ignored bool) Step {
+	return Step{Time: r.time(), Kind: r.kind(), BounceType: r.btype(), Classification: r.class(),
+		MachineOpen: r.machine(), Before: before, After: after, Note: note, Ignored: ignored}
+}
+
 func packInfo(k Kind, machine bool, b BounceType, c Classification) uint64 {
 	info := uint64(k) & infoKindMask
 	if machine {
@@ -277,32 +284,27 @@ func rateContactBuf(email string, recs []record, asOf uint32, trace func(Step), 
 	m := model{asOf: asOf, explain: trace != nil}
 	r.Email = email
 	d := 0
+	const dupNote = "duplicate sg_event_id: ignored"
 	for _, rec := range recs {
 		for trace != nil && d < len(dupRecs) && byTime(dupRecs[d], rec) <= 0 {
-			dr := dupRecs[d]
-			trace(Step{Time: dr.time(), Kind: dr.kind(), BounceType: dr.btype(), Classification: dr.class(),
-				MachineOpen: dr.machine(), Before: m.s, After: m.s, Note: "duplicate sg_event_id: ignored", Ignored: true})
+			trace(dupRecs[d].step(m.s, m.s, dupNote, true))
 			d++
 		}
 		if rec.ts > asOf {
 			after++
 			if trace != nil {
-				trace(Step{Time: rec.time(), Kind: rec.kind(), BounceType: rec.btype(), Classification: rec.class(),
-					MachineOpen: rec.machine(), Before: m.s, After: m.s, Note: "after --as-of: ignored", Ignored: true})
+				trace(rec.step(m.s, m.s, "after --as-of: ignored", true))
 			}
 			continue
 		}
 		before := m.s
 		note := m.apply(rec, &r)
 		if trace != nil {
-			trace(Step{Time: rec.time(), Kind: rec.kind(), BounceType: rec.btype(), Classification: rec.class(),
-				MachineOpen: rec.machine(), Before: before, After: m.s, Note: note})
+			trace(rec.step(before, m.s, note, false))
 		}
 	}
 	for trace != nil && d < len(dupRecs) {
-		dr := dupRecs[d]
-		trace(Step{Time: dr.time(), Kind: dr.kind(), BounceType: dr.btype(), Classification: dr.class(),
-			MachineOpen: dr.machine(), Before: m.s, After: m.s, Note: "duplicate sg_event_id: ignored", Ignored: true})
+		trace(dupRecs[d].step(m.s, m.s, dupNote, true))
 		d++
 	}
 	m.finish(recs, &r)

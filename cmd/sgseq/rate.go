@@ -98,15 +98,9 @@ listed with file:line; --strict stops at the first one (exit status 1).`,
 			}
 			started := time.Now()
 			e := rating.New(opts)
-			for _, path := range args {
-				if err := e.ReadFile(cmd.Context(), path); err != nil {
-					bar.done()
-					var pe *rating.ParseError
-					if errors.As(err, &pe) {
-						return &exitError{code: 1, err: fmt.Errorf("rate: %w", err)}
-					}
-					return fmt.Errorf("rate %s: %w", path, err)
-				}
+			if err := rateReadAll(cmd, e, "rate", args); err != nil {
+				bar.done()
+				return err
 			}
 			res, err := e.Rate(cmd.Context())
 			bar.done()
@@ -149,14 +143,8 @@ func newRateExplainCmd() *cobra.Command {
 			}
 			opts.Contact = args[0]
 			e := rating.New(opts)
-			for _, path := range args[1:] {
-				if err := e.ReadFile(cmd.Context(), path); err != nil {
-					var pe *rating.ParseError
-					if errors.As(err, &pe) {
-						return &exitError{code: 1, err: fmt.Errorf("rate explain: %w", err)}
-					}
-					return fmt.Errorf("rate explain %s: %w", path, err)
-				}
+			if err := rateReadAll(cmd, e, "rate explain", args[1:]); err != nil {
+				return err
 			}
 			r, steps, found := e.Explain(args[0])
 			if !found {
@@ -168,6 +156,22 @@ func newRateExplainCmd() *cobra.Command {
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// rateReadAll reads every input into e. A malformed line in --strict mode
+// exits with status 1; other errors (a missing file, an I/O error) name
+// the input.
+func rateReadAll(cmd *cobra.Command, e *rating.Engine, what string, paths []string) error {
+	for _, path := range paths {
+		if err := e.ReadFile(cmd.Context(), path); err != nil {
+			var pe *rating.ParseError
+			if errors.As(err, &pe) {
+				return &exitError{code: 1, err: fmt.Errorf("%s: %w", what, err)}
+			}
+			return fmt.Errorf("%s %s: %w", what, path, err)
+		}
+	}
+	return nil
 }
 
 // rateWriteFile writes a file atomically: write fills a temporary file in

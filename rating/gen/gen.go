@@ -67,7 +67,7 @@ const (
 
 // Config sets up a generated data set. Zero fields take the defaults.
 type Config struct {
-	Seed     uint64
+	Seed     uint64    // the same seed and config give the same bytes
 	Contacts int       // default 1000
 	Days     int       // history length; default 180
 	End      time.Time // end of the history; default 2026-11-01T00:00:00Z
@@ -103,10 +103,10 @@ func (c *Config) defaults() {
 
 // Stats describes what Write produced.
 type Stats struct {
-	Events     int64 // events written, duplicates included
-	Duplicates int64 // extra copies of an event
-	Bytes      int64
-	Personas   map[Persona]int
+	Events     int64           // events written, duplicates included
+	Duplicates int64           // extra copies of an event
+	Bytes      int64           // bytes written
+	Personas   map[Persona]int // contacts by persona
 }
 
 // list is a mailing list with a cadence.
@@ -323,8 +323,8 @@ func Write(ctx context.Context, w io.Writer, cfg Config) (Stats, error) {
 // Member is a generated contact: its address as written (possibly
 // mixed-case) and its persona.
 type Member struct {
-	Email   string
-	Persona Persona
+	Email   string  // as written in the events
+	Persona Persona // how the contact behaves
 }
 
 // Roster returns the contacts Write generates for cfg, the ground truth

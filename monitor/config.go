@@ -1,12 +1,14 @@
 package monitor
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -468,7 +470,7 @@ func Load(path string, env Env) (Config, error) {
 	if path == "" {
 		c := DefaultConfig()
 		c.applyEnv(env)
-		return c, c.Validate()
+		return c, c.finishErrors(c.Validate())
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -486,7 +488,7 @@ func Parse(file string, data []byte, env Env) (Config, error) {
 	c.applyEnv(env)
 	valErr := c.Validate()
 	if decErr == nil {
-		return c, valErr
+		return c, c.finishErrors(valErr)
 	}
 	// Report both, but not a validation error about a field that already
 	// failed to decode (it holds its default).
@@ -496,7 +498,7 @@ func Parse(file string, data []byte, env Env) (Config, error) {
 		var fe *FieldError
 		if errors.As(e, &fe) {
 			if fe.Field == "" {
-				return c, decErr // a syntax error: the rest means nothing
+				return c, c.finishErrors(decErr) // a syntax error: the rest means nothing
 			}
 			bad[fe.Field] = true
 		}
@@ -508,8 +510,54 @@ func Parse(file string, data []byte, env Env) (Config, error) {
 		}
 		errs = append(errs, e)
 	}
-	return c, errors.Join(errs...)
+	return c, c.finishErrors(errors.Join(errs...))
 }
+
+// finishErrors puts the joined problems of err in file order (by line; the
+// problems without a line, such as a value from the environment, first) and
+// scrubs the config's secrets from their text: a secret that ended up in
+// the wrong field (pasted into the schedule, a ${VAR} expanded where a
+// number was expected) is never printed.
+func (c *Config) finishErrors(err error) error {
+	list := unwrapJoined(err)
+	if len(list) == 0 {
+		return nil
+	}
+	secrets := []secret.Secret{c.SendGrid.APIKey, c.Notify.Slack.WebhookURL, c.Notify.Slack.BotToken}
+	for i, e := range list {
+		var fe *FieldError
+		if !errors.As(e, &fe) {
+			if text := secret.Scrub(e.Error(), secrets...); text != e.Error() {
+				list[i] = &scrubbedError{text: text, err: e}
+			}
+			continue
+		}
+		if text := secret.Scrub(fe.Err.Error(), secrets...); text != fe.Err.Error() {
+			cp := *fe
+			cp.Err = &scrubbedError{text: text, err: fe.Err}
+			list[i] = &cp
+		}
+	}
+	line := func(e error) int {
+		var fe *FieldError
+		if errors.As(e, &fe) {
+			return fe.Line
+		}
+		return 0
+	}
+	slices.SortStableFunc(list, func(a, b error) int { return cmp.Compare(line(a), line(b)) })
+	return errors.Join(list...)
+}
+
+// scrubbedError is an error whose text had secrets removed; errors.Is and
+// errors.As still see the original.
+type scrubbedError struct {
+	text string
+	err  error
+}
+
+func (e *scrubbedError) Error() string { return e.text }
+func (e *scrubbedError) Unwrap() error { return e.err }
 
 // unwrapJoined returns the errors of an errors.Join, or err alone.
 func unwrapJoined(err error) []error {

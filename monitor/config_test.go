@@ -325,3 +325,78 @@ func TestConfigSectionErrorsPositioned(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigErrorsNeverEchoSecrets(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, yaml string
+		want       string // substring of the error
+	}{
+		{"scalar where a section belongs", "sendgrid: " + testKey + "\n", "cfg.yaml:1: sendgrid: invalid value: want a mapping of keys, got a single value"},
+		{"scalar where a list belongs", "accounts:\n  include: " + testKey + "\n", "accounts.include: invalid value: want a list, got a single value"},
+		{"expanded into a number", "sweep:\n  concurrency: ${K}\n", `sweep.concurrency: invalid value: want an integer, got "${K}"`},
+		{"expanded into a duration", "notify:\n  repeat_interval: ${K}\n", `want a duration such as 30s or 24h, got "${K}"`},
+		{"pasted into the schedule", "sendgrid:\n  api_key: ${K}\nschedule: \"${K}\"\n", "cfg.yaml:3: schedule: invalid value: \"REDACTED\""},
+		{"pasted into the base URL", "sendgrid:\n  api_key: ${K}\n  base_url: ${K}\n", "sendgrid.base_url: invalid value: \"REDACTED\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("cfg.yaml", []byte(tt.yaml), mapEnv("K", testKey))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if strings.Contains(err.Error(), testKey) {
+				t.Errorf("secret leaked: %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v\nwant it to contain %q", err, tt.want)
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalid) {
+				t.Errorf("err %v: want a *FieldError wrapping ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestConfigErrorsInFileOrder(t *testing.T) {
+	t.Parallel()
+	yaml := `sweep:
+  concurrency: 0
+store:
+  retention_days: -1
+rules:
+  drop:
+    min_drop: 0
+notify:
+  slack:
+    top_n: 0
+`
+	_, err := Parse("cfg.yaml", []byte(yaml), mapEnv(EnvAPIKey, testKey))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	var lines []int
+	for _, e := range unwrapJoined(err) {
+		var fe *FieldError
+		if !errors.As(e, &fe) {
+			t.Fatalf("%v is not a *FieldError", e)
+		}
+		lines = append(lines, fe.Line)
+	}
+	if want := []int{2, 4, 7, 10}; fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Errorf("lines = %v, want %v (file order); errors:\n%v", lines, want, err)
+	}
+}
+
+func TestConfigYAMLSyntaxError(t *testing.T) {
+	t.Parallel()
+	_, err := Parse("cfg.yaml", []byte("sendgrid:\n  api_key: \""+testKey+"\n"), nil)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	if got, want := err.Error(), "cfg.yaml:2: invalid value: YAML syntax: found unexpected end of stream"; got != want {
+		t.Errorf("err = %q, want %q", got, want)
+	}
+}

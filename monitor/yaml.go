@@ -21,7 +21,10 @@ import (
 func decodeYAML(file string, data []byte, out any, env Env, lines map[string]int) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return &FieldError{File: file, Line: yamlErrLine(err), Err: fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))}
+		// "yaml: line 3: did not find expected key" -> "file:3: YAML syntax: did not find expected key"
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		msg = strings.TrimPrefix(yamlLinePrefixRE.ReplaceAllString(msg, ""), ": ")
+		return &FieldError{File: file, Line: yamlErrLine(err), Err: fmt.Errorf("%w: YAML syntax: %s", ErrInvalid, msg)}
 	}
 	if root.Kind == 0 { // empty document
 		return nil
@@ -38,7 +41,10 @@ func decodeYAML(file string, data []byte, out any, env Env, lines map[string]int
 	return errors.Join(d.errs...)
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+var (
+	yamlLineRE       = regexp.MustCompile(`line (\d+)`)
+	yamlLinePrefixRE = regexp.MustCompile(`^line \d+`)
+)
 
 func yamlErrLine(err error) int {
 	m := yamlLineRE.FindStringSubmatch(err.Error())
@@ -54,6 +60,19 @@ type yamlDecoder struct {
 	env   Env
 	lines map[string]int
 	errs  []error
+	// raw maps a scalar node whose value came from ${VAR} expansion to its
+	// text as written, so that an error shows "${VAR}", never the
+	// variable's value (which may be a secret).
+	raw map[*yaml.Node]string
+}
+
+// shown is the text of scalar n to quote in an error: as written in the
+// file (before ${VAR} expansion).
+func (d *yamlDecoder) shown(n *yaml.Node) string {
+	if r, ok := d.raw[n]; ok {
+		return r
+	}
+	return n.Value
 }
 
 func (d *yamlDecoder) fail(n *yaml.Node, field string, err error) {
@@ -95,6 +114,10 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, field string) {
 		if n.Style == 0 || n.Style == yaml.FlowStyle {
 			c.Tag = "" // re-resolve: "${PORT:-4}" may be an int
 		}
+		if d.raw == nil {
+			d.raw = map[*yaml.Node]string{}
+		}
+		d.raw[&c] = n.Value
 		n = &c
 	}
 	// Types with their own YAML or text decoding: hand over the node.
@@ -115,13 +138,13 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, field string) {
 		d.decode(n, v.Elem(), field)
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			d.fail(n, field, fmt.Errorf("%w: want a mapping of keys, got %s", ErrInvalid, describe(n)))
+			d.fail(n, field, fmt.Errorf("%w: want a mapping of keys, got %s", ErrInvalid, describeKind(n)))
 			return
 		}
 		d.decodeStruct(n, v, field)
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			d.fail(n, field, fmt.Errorf("%w: want a mapping, got %s", ErrInvalid, describe(n)))
+			d.fail(n, field, fmt.Errorf("%w: want a mapping, got %s", ErrInvalid, describeKind(n)))
 			return
 		}
 		if v.IsNil() {
@@ -140,7 +163,7 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, field string) {
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.fail(n, field, fmt.Errorf("%w: want a list, got %s", ErrInvalid, describe(n)))
+			d.fail(n, field, fmt.Errorf("%w: want a list, got %s", ErrInvalid, describeKind(n)))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -150,13 +173,13 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, field string) {
 		v.Set(s)
 	default:
 		if n.Kind != yaml.ScalarNode {
-			d.fail(n, field, fmt.Errorf("%w: want %s, got %s", ErrInvalid, kindName(v.Type()), describe(n)))
+			d.fail(n, field, fmt.Errorf("%w: want %s, got %s", ErrInvalid, kindName(v.Type()), describeKind(n)))
 			return
 		}
 		if v.Type() == durationType {
 			dur, err := time.ParseDuration(n.Value)
 			if err != nil {
-				d.fail(n, field, fmt.Errorf("%w: want a duration such as 30s or 24h, got %q", ErrInvalid, n.Value))
+				d.fail(n, field, fmt.Errorf("%w: want a duration such as 30s or 24h, got %q", ErrInvalid, d.shown(n)))
 				return
 			}
 			v.SetInt(int64(dur))
@@ -169,7 +192,7 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, field string) {
 			return
 		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
-			d.fail(n, field, fmt.Errorf("%w: want %s, got %q", ErrInvalid, kindName(v.Type()), n.Value))
+			d.fail(n, field, fmt.Errorf("%w: want %s, got %q", ErrInvalid, kindName(v.Type()), d.shown(n)))
 		}
 	}
 }
@@ -256,14 +279,17 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-func describe(n *yaml.Node) string {
+// describeKind names the kind of n for a type mismatch. A scalar's value
+// is not quoted: in the wrong place (a key mis-indented under "sendgrid:")
+// it may be a secret.
+func describeKind(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		return strconv.Quote(n.Value)
+		return "a single value"
 	}
 	return "an unexpected node"
 }

@@ -29,7 +29,7 @@ type rateFlags struct {
 }
 
 func (f *rateFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.asOf, "as-of", "", "rate as of this time (RFC 3339, YYYY-MM-DD or Unix seconds); later events are ignored (default: the newest event)")
+	cmd.Flags().StringVar(&f.asOf, "as-of", "", "rate as of this time (RFC 3339, YYYY-MM-DD or Unix seconds or milliseconds); later events are ignored (default: the newest event)")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "stop at the first malformed line instead of skipping it")
 	cmd.Flags().IntVar(&f.workers, "workers", 0, "parsing goroutines (default: GOMAXPROCS)")
 }
@@ -47,7 +47,8 @@ func (f *rateFlags) options() (rating.Options, error) {
 }
 
 // rateParseTime accepts RFC 3339, YYYY-MM-DD (end of that day, UTC) or
-// Unix seconds.
+// Unix seconds; like event timestamps, a number of 1e11 or more is taken as
+// milliseconds.
 func rateParseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UTC(), nil
@@ -56,6 +57,9 @@ func rateParseTime(s string) (time.Time, error) {
 		return t.Add(24*time.Hour - time.Second), nil
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+		if n >= 1e11 {
+			return time.UnixMilli(n).UTC(), nil
+		}
 		return time.Unix(n, 0).UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not RFC 3339, YYYY-MM-DD or Unix seconds", s)

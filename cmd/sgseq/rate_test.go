@@ -199,6 +199,8 @@ func TestRateParseTime(t *testing.T) {
 		{"2026-10-01T12:00:00Z", "2026-10-01T12:00:00Z"},
 		{"2026-10-01", "2026-10-01T23:59:59Z"},
 		{"1767000000", "2025-12-29T09:20:00Z"},
+		{"1767000000000", "2025-12-29T09:20:00Z"}, // milliseconds, as in the webhook data
+		{"2026-10-01T12:00:00+02:00", "2026-10-01T10:00:00Z"},
 	} {
 		got, err := rateParseTime(tc.in)
 		if err != nil || got.Format("2006-01-02T15:04:05Z07:00") != tc.want {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/monitor/alert"
 	"github.com/sgseq/sgseq/monitor/store"
 )
 
@@ -58,6 +60,9 @@ engagement_recency,open_rate,bounce_classification,bounce_rate,spam_rate.`,
 				return err
 			}
 			if len(all) == 0 {
+				if strings.EqualFold(strings.Trim(account, "()"), "parent") && account != alert.ParentAccount {
+					return fmt.Errorf("no stored history for %q: the parent account is %q (quote it in a shell: sgseq history '%s')", account, alert.ParentAccount, alert.ParentAccount)
+				}
 				return fmt.Errorf("no stored history for %q (see \"sgseq status\" for the accounts)", account)
 			}
 			end := all[len(all)-1].Date

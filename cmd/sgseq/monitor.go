@@ -104,8 +104,10 @@ func monLoad(cmd *cobra.Command, path string, needKey bool) (monitor.Config, *sl
 	return cfg, cfg.Logger(cmd.ErrOrStderr()), nil
 }
 
-// monWithoutKeyError drops the "sendgrid.api_key: required" problem from
-// a joined validation error.
+// monWithoutKeyError drops the problems of a missing API key from a joined
+// validation error: "sendgrid.api_key: required", and an unset ${VAR} in
+// sendgrid.api_key (the example config's ${SENDGRID_API_KEY}), for the
+// commands that read only the store.
 func monWithoutKeyError(err error) error {
 	var list []error
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
@@ -116,7 +118,7 @@ func monWithoutKeyError(err error) error {
 	var keep []error
 	for _, e := range list {
 		var fe *monitor.FieldError
-		if errors.As(e, &fe) && fe.Field == "sendgrid.api_key" && errors.Is(e, monitor.ErrRequired) {
+		if errors.As(e, &fe) && fe.Field == "sendgrid.api_key" && (errors.Is(e, monitor.ErrRequired) || errors.Is(e, monitor.ErrEnvUnset)) {
 			continue
 		}
 		keep = append(keep, e)

@@ -224,9 +224,28 @@ func TestBackfillStatusHistory(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "account,date,score,eligible,engagement_recency,") || !strings.Contains(out, ",,false,,,,,") {
 		t.Errorf("history csv (err %v):\n%s", err, out)
 	}
-	if _, _, err := cliRun(t, "history", "nobody"); err == nil {
-		t.Error("unknown account: no error")
+	if _, _, err := cliRun(t, "history", "nobody"); err == nil || monExitCode(err) != 2 {
+		t.Errorf("unknown account: err %v", err)
 	}
+	// "parent" (unquoted parentheses eaten by a shell) names the real account.
+	if _, _, err := cliRun(t, "history", "parent"); err == nil || !strings.Contains(err.Error(), `the parent account is "(parent)"`) {
+		t.Errorf("history parent: err %v, want a pointer to (parent)", err)
+	}
+	if out, _, err := cliRun(t, "history", "(parent)", "--days", "3"); err != nil || strings.Count(out, "\n") != 4 {
+		t.Errorf("history (parent): err %v\n%s", err, out)
+	}
+	// The store-only commands run with the example config (api_key:
+	// ${SENDGRID_API_KEY}) and no key in the environment.
+	t.Setenv("SENDGRID_API_KEY", "")
+	os.Unsetenv("SENDGRID_API_KEY")
+	example := filepath.Join("..", "..", "examples", "sgseq.yaml")
+	if _, _, err := cliRun(t, "status", "--config", example); err != nil {
+		t.Errorf("status --config examples/sgseq.yaml without a key: %v", err)
+	}
+	if _, _, err := cliRun(t, "history", "acme-news", "--config", example); err != nil {
+		t.Errorf("history --config examples/sgseq.yaml without a key: %v", err)
+	}
+	t.Setenv("SENDGRID_API_KEY", seqtest.TestAPIKey)
 
 	// status: every account, plain trend (not a terminal).
 	out, _, err = cliRun(t, "status")

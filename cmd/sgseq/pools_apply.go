@@ -98,7 +98,11 @@ func poolsApplyRun(ctx context.Context, c *client.Client, plan *pools.Plan, o po
 	pr, err := pools.Prepare(ctx, c, plan, pools.ApplyOptions{MaxAge: o.maxAge, Force: o.force, Now: cliNow})
 	var se *pools.StaleError
 	if errors.As(err, &se) {
-		fmt.Fprintln(errw, "The plan is stale; nothing was changed:")
+		if se.Applied {
+			fmt.Fprintln(errw, "The plan is stale: every subuser it moves already sends through its target pool (was it applied already?); nothing was changed:")
+		} else {
+			fmt.Fprintln(errw, "The plan is stale; nothing was changed:")
+		}
 		for _, p := range se.Problems {
 			fmt.Fprintf(errw, "  - %s\n", p)
 		}

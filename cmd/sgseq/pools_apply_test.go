@@ -78,7 +78,8 @@ func TestPoolsApplyDryRunThenApply(t *testing.T) {
 
 	// The same plan again is stale: the moved subusers changed pools.
 	_, errOut, err = cliRun(t, "pools", "apply", "--plan", planPath, "--yes")
-	if err == nil || report(&strings.Builder{}, err) != 2 || !strings.Contains(errOut, "subuser acme-news sent through pools [marketing] when planned, now [shared]") {
+	if err == nil || report(&strings.Builder{}, err) != 2 || !strings.Contains(errOut, "subuser acme-news sent through pools [marketing] when planned, now [shared] (already its target pool)") ||
+		!strings.Contains(errOut, "was it applied already?") {
 		t.Errorf("re-apply: err %v\n%s", err, errOut)
 	}
 	if n := len(poolsMutations(srv)); n != len(poolsDemoCalls) {

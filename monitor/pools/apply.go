@@ -1,6 +1,7 @@
 package pools
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,6 +87,10 @@ type ApplyOptions struct {
 // the account. Problems lists every reason, one line each.
 type StaleError struct {
 	Problems []string
+	// Applied is true when every subuser the plan moves already sends
+	// through exactly its target pool: the plan was most likely applied
+	// already.
+	Applied bool
 }
 
 func (e *StaleError) Error() string {
@@ -117,10 +122,16 @@ type Prepared struct {
 
 // ReadPlan decodes a plan written by "sgseq pools plan -o json".
 func ReadPlan(r io.Reader) (*Plan, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("pools: read plan: %w", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &InvalidPlanError{Reason: "empty file: want the JSON written by \"sgseq pools plan --out\""}
+	}
 	var p Plan
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&p); err != nil {
-		return nil, &InvalidPlanError{Reason: fmt.Sprintf("not plan JSON: %v", err)}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, &InvalidPlanError{Reason: "not plan JSON: " + planJSONError(data, err)}
 	}
 	if p.Version != PlanVersion {
 		return nil, &InvalidPlanError{Reason: fmt.Sprintf("version %d, this sgseq reads version %d", p.Version, PlanVersion)}
@@ -143,8 +154,38 @@ func ReadPlan(r io.Reader) (*Plan, error) {
 		if s.Move && len(s.TargetPool) > 64 {
 			return nil, &InvalidPlanError{Reason: fmt.Sprintf("subuser %s: target_pool longer than 64 characters", s.Username)}
 		}
+		if s.Move && len(p.Tiers) > 0 && !slices.ContainsFunc(p.Tiers, func(t Tier) bool { return t.Pool == s.TargetPool }) {
+			return nil, &InvalidPlanError{Reason: fmt.Sprintf("subuser %s moves to pool %q, which is the pool of none of the plan's tiers", s.Username, s.TargetPool)}
+		}
 	}
 	return &p, nil
+}
+
+// planJSONError says where in data a JSON decoding error is: "line 3,
+// column 14: ..." (and the field, for a value of the wrong type). The
+// position is the character that made decoding fail (the last one of a
+// value of the wrong type), or the end of the file.
+func planJSONError(data []byte, err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var pos int64 // 0-based index of the offending byte
+	msg := err.Error()
+	switch {
+	case errors.As(err, &syn):
+		pos = syn.Offset - 1 // Offset counts the bytes read, the bad one included
+		if syn.Offset >= int64(len(data)) {
+			pos, msg = int64(len(data)), "unexpected end of file (truncated?)"
+		}
+	case errors.As(err, &typ):
+		pos = typ.Offset - 1
+		msg = fmt.Sprintf("%s: want %s, got %s", typ.Field, typ.Type, typ.Value)
+	default:
+		return msg
+	}
+	pos = min(max(pos, 0), int64(len(data)))
+	line := 1 + bytes.Count(data[:pos], []byte("\n"))
+	col := int(pos) - bytes.LastIndexByte(data[:pos], '\n')
+	return fmt.Sprintf("line %d, column %d: %s", line, col, msg)
 }
 
 // Prepare checks that plan is still fresh and lists the calls applying it
@@ -177,14 +218,22 @@ func Prepare(ctx context.Context, c *client.Client, plan *Plan, opts ApplyOption
 		return nil, err
 	}
 	moves := plan.Moves()
+	applied := len(moves) > 0
 	for _, m := range moves {
-		if cur := state.PoolsOf(m.Username); !slices.Equal(cur, normPools(m.CurrentPools)) {
-			problems = append(problems, fmt.Sprintf("subuser %s sent through pools [%s] when planned, now [%s]",
-				m.Username, strings.Join(m.CurrentPools, ", "), strings.Join(cur, ", ")))
+		cur := state.PoolsOf(m.Username)
+		atTarget := slices.Equal(cur, []string{m.TargetPool})
+		applied = applied && atTarget
+		if !slices.Equal(cur, normPools(m.CurrentPools)) {
+			p := fmt.Sprintf("subuser %s sent through pools [%s] when planned, now [%s]",
+				m.Username, strings.Join(m.CurrentPools, ", "), strings.Join(cur, ", "))
+			if atTarget {
+				p += " (already its target pool)"
+			}
+			problems = append(problems, p)
 		}
 	}
 	if len(problems) > 0 {
-		return nil, &StaleError{Problems: problems}
+		return nil, &StaleError{Problems: problems, Applied: applied}
 	}
 
 	pr := &Prepared{Plan: plan}

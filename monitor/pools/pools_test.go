@@ -366,8 +366,9 @@ PUT /v3/subusers/kilo/ips ["10.0.0.1","10.0.0.2"]`
 	}
 	// The applied plan is now stale.
 	var se *StaleError
-	if _, err := Prepare(ctx, f.c, p, ApplyOptions{Now: func() time.Time { return genTime }}); !errors.As(err, &se) || len(se.Problems) != 3 {
-		t.Errorf("re-apply: err = %v, want a StaleError with 3 problems", err)
+	if _, err := Prepare(ctx, f.c, p, ApplyOptions{Now: func() time.Time { return genTime }}); !errors.As(err, &se) || len(se.Problems) != 3 || !se.Applied ||
+		!strings.Contains(err.Error(), "(already its target pool)") {
+		t.Errorf("re-apply: err = %v (applied %v), want a StaleError with 3 problems saying the plan was applied", err, se != nil && se.Applied)
 	}
 }
 
@@ -493,6 +494,9 @@ func TestApplyStalePlan(t *testing.T) {
 				if !errors.As(err, &se) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Prepare = %v, want a StaleError with %q", err, tt.wantErr)
 				}
+				if se.Applied {
+					t.Errorf("StaleError.Applied = true for a plan that was not applied")
+				}
 			}
 			if len(f.mutations()) != before {
 				t.Errorf("Prepare made mutating calls")
@@ -558,6 +562,12 @@ func TestReadPlan(t *testing.T) {
 		{"no username", `{"version":1,"generated_at":"2026-11-25T07:00:00Z","subusers":[{}]}`, "no username"},
 		{"twice", `{"version":1,"generated_at":"2026-11-25T07:00:00Z","subusers":[{"username":"a"},{"username":"a"}]}`, "twice"},
 		{"no target", `{"version":1,"generated_at":"2026-11-25T07:00:00Z","subusers":[{"username":"a","move":true}]}`, "no target_pool"},
+		{"empty", " \n", "empty file"},
+		{"truncated", good[:40], "line 1, column 41: unexpected end of file (truncated?)"},
+		{"syntax, where", "{\"version\": 1,\n  \"subusers\": [,]}", "line 2, column 16: invalid character ','"},
+		{"wrong type, which field", "{\"version\": 1,\n\"subusers\": [{\"username\": \"a\", \"move\": \"yes\"}]}", "line 2, column 44: subusers.move: want bool, got string"},
+		{"trailing data", good + "\n{}", "line 2, column 1: invalid character '{' after top-level value"},
+		{"target not a tier's pool", `{"version":1,"generated_at":"2026-11-25T07:00:00Z","tiers":[{"name":"high","min_score":4,"pool":"p"}],"subusers":[{"username":"a","move":true,"target_pool":"elsewhere"}]}`, `moves to pool "elsewhere", which is the pool of none of the plan's tiers`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -262,6 +262,27 @@ func TestRateWriteFile(t *testing.T) {
 	if err := rateWriteFile(filepath.Join(dir, "no", "such", "dir.csv"), func(io.Writer) error { return nil }); err == nil {
 		t.Error("write into a missing directory succeeded")
 	}
+
+	// A symbolic link stays a link; its target gets the new content and
+	// keeps its permissions.
+	target := filepath.Join(dir, "target.csv")
+	if err := os.WriteFile(target, []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.csv")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := rateWriteFile(link, func(w io.Writer) error { _, err := io.WriteString(w, "via link\n"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	li, _ := os.Lstat(link)
+	ti, _ := os.Stat(target)
+	got, _ = os.ReadFile(target)
+	if li.Mode()&os.ModeSymlink == 0 || string(got) != "via link\n" || ti.Mode().Perm() != 0o600 {
+		t.Errorf("link mode %v, target %q mode %v", li.Mode(), got, ti.Mode())
+	}
+
 }
 
 // TestRateOutFlag: --out writes every format completely and -o rejects an

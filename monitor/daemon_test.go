@@ -213,6 +213,14 @@ func TestHTTPEndpoints(t *testing.T) {
 	if strings.Contains(body, `sgseq_score{account="summer-promo"}`) {
 		t.Error("an ineligible account has an sgseq_score series")
 	}
+	if !strings.Contains(body, `sgseq_sweeps_total{result="error"} 0`) {
+		t.Errorf("/metrics lacks the error series at 0:\n%s", grepLines(body, "sgseq_sweeps_total"))
+	}
+	// The server sends no X-RateLimit-* headers: no remaining budget to
+	// report (0 would read as "budget spent").
+	if strings.Contains(body, "sgseq_ratelimit_remaining ") {
+		t.Errorf("sgseq_ratelimit_remaining reported without rate-limit headers:\n%s", grepLines(body, "ratelimit"))
+	}
 
 	// A failed sweep makes /readyz 503 with the reason.
 	rec.fail = errors.New("slack: invalid_auth")

@@ -25,7 +25,7 @@ type metrics struct {
 	lastSuccess   prometheus.Gauge
 	sweeps        *prometheus.CounterVec
 	requests      *prometheus.CounterVec
-	rateRemaining prometheus.Gauge
+	rateRemaining *prometheus.GaugeVec // no labels: absent until a response carries X-RateLimit-*
 	alertsFiring  *prometheus.GaugeVec
 }
 
@@ -53,15 +53,19 @@ func newMetrics() *metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sgseq_api_requests_total", Help: "SendGrid API HTTP attempts (retries included) by status code, or \"error\" for transport errors.",
 		}, []string{"status"}),
-		rateRemaining: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "sgseq_ratelimit_remaining", Help: "X-RateLimit-Remaining of the latest SendGrid response.",
-		}),
+		rateRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sgseq_ratelimit_remaining", Help: "X-RateLimit-Remaining of the latest SendGrid response that carried one; absent until then.",
+		}, nil),
 		alertsFiring: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sgseq_alerts_firing", Help: "Alerts currently firing, by rule and severity.",
 		}, []string{"rule", "severity"}),
 	}
 	m.reg.MustRegister(m.score, m.metric, m.eligible, m.sweepDuration, m.lastSuccess, m.sweeps,
 		m.requests, m.rateRemaining, m.alertsFiring)
+	// Both results exist from the start, so that rate() and increase() of
+	// the errors work from the first failure.
+	m.sweeps.WithLabelValues("success")
+	m.sweeps.WithLabelValues("error")
 	return m
 }
 
@@ -72,7 +76,7 @@ func (m *metrics) observeRequest(ev client.RequestEvent) {
 	}
 	m.requests.WithLabelValues(status).Inc()
 	if ev.Rate.Limit > 0 {
-		m.rateRemaining.Set(float64(ev.Rate.Remaining))
+		m.rateRemaining.WithLabelValues().Set(float64(ev.Rate.Remaining))
 	}
 }
 

@@ -138,3 +138,54 @@ func TestHolesBeforeNewestDayFilled(t *testing.T) {
 	}
 	assertComplete(t, st, start.AddDays(-2), demoEnd)
 }
+
+// TestInterruptedSweepIsNotAFailure: a sweep cancelled by shutdown (SIGTERM
+// in the daemon, Ctrl-C in check) is left unfinished, like a killed one: it
+// does not count as a failed sweep, and /readyz keeps judging by the sweep
+// before it instead of reporting "failed: context canceled" until the next
+// scheduled run.
+func TestInterruptedSweepIsNotAFailure(t *testing.T) {
+	t.Parallel()
+	clk := newTestClock(time.Time{})
+	clk.setAsOf(demoEnd.AddDays(-5))
+	srv := demoServer(t, clk)
+	st := openTestStore(t)
+	cfg := testConfig()
+	cfg.Sweep.BackfillDays = 5
+	cfg.Sweep.Concurrency = 1
+	d := newTestDaemon(t, cfg, srv, st, clk, &recorder{}, WithoutPoolDetector())
+	ctx := context.Background()
+	if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	clk.setAsOf(demoEnd.AddDays(-4)) // a day later: two fetch tasks (subusers, parent)
+	sctx, cancel := context.WithCancel(ctx)
+	_, err := d.Sweep(sctx, SweepOptions{Progress: func(done, _ int) {
+		if done == 1 {
+			cancel()
+		}
+	}})
+	cancel()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled sweep: err = %v, want context.Canceled", err)
+	}
+	last, ok, err := st.LastFinishedSweep(ctx)
+	if err != nil || !ok || !last.Succeeded() {
+		t.Errorf("last finished sweep = %+v, %v, %v: want the successful one before the interruption", last, ok, err)
+	}
+	if code, body := get(t, d.Handler(), "/readyz"); code != 200 {
+		t.Errorf("/readyz after an interrupted sweep = %d %q, want 200", code, body)
+	}
+	if _, body := get(t, d.Handler(), "/metrics"); !strings.Contains(body, `sgseq_sweeps_total{result="error"} 0`) {
+		t.Errorf("an interrupted sweep counted as an error:\n%s", grepLines(body, "sgseq_sweeps_total"))
+	}
+	// A sweep that fails for another reason is still recorded as failed.
+	srv.Close()
+	clk.setAsOf(demoEnd.AddDays(-3))
+	if _, err := d.Sweep(ctx, SweepOptions{}); err == nil {
+		t.Fatal("sweep against a closed server: no error")
+	}
+	if code, body := get(t, d.Handler(), "/readyz"); code != 503 || !strings.Contains(body, "failed") {
+		t.Errorf("/readyz after a failed sweep = %d %q, want 503 failed", code, body)
+	}
+}

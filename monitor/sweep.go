@@ -155,23 +155,37 @@ func (d *Daemon) Sweep(ctx context.Context, opts SweepOptions) (*SweepResult, er
 	err = d.sweep(ctx, opts, res)
 	res.Requests = d.requests.Load() - reqs0
 	res.Duration = d.now().Sub(start)
-	// Record the outcome even when ctx ended.
+	// Record the outcome even when ctx ended. A sweep interrupted by
+	// cancellation (SIGTERM, Ctrl-C) is left unfinished, like one whose
+	// process was killed: it is not a failure, and /readyz keeps judging by
+	// the sweep before it (the next sweep fetches what it left).
+	interrupted := err != nil && errors.Is(ctx.Err(), context.Canceled) && errors.Is(err, context.Canceled)
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if ferr := d.store.FinishSweep(fctx, id, d.now(), err); ferr != nil && err == nil {
-		err = fmt.Errorf("sweep: %w", ferr)
+	if !interrupted {
+		if ferr := d.store.FinishSweep(fctx, id, d.now(), err); ferr != nil && err == nil {
+			err = fmt.Errorf("sweep: %w", ferr)
+		}
+		d.metrics.observeSweep(res, err, d.now())
 	}
-	d.metrics.observeSweep(res, err, d.now())
 	d.refreshGauges(fctx)
-	lvl := slog.LevelInfo
-	if err != nil {
-		lvl = slog.LevelError
+	lvl, msg := slog.LevelInfo, "sweep finished"
+	switch {
+	case interrupted:
+		msg = "sweep interrupted"
+	case err != nil:
+		lvl, msg = slog.LevelError, "sweep failed"
 	}
-	d.logger.LogAttrs(ctx, lvl, "sweep finished",
+	attrs := []slog.Attr{
 		slog.String("as_of", res.AsOf.String()), slog.Int("accounts", res.Accounts),
 		slog.Int("fetched", len(res.Fetched)), slog.Int("pending", len(res.Pending)), slog.Int("failed", len(res.Failed)),
-		slog.Int("notified", len(res.Alerts)), slog.Int("firing", res.Firing), slog.Int("resolved", res.Resolved),
-		slog.Int64("requests", res.Requests), slog.Duration("duration", res.Duration), slog.Any(LogKeyError, err))
+		slog.Int("notify", len(res.Alerts)), slog.Int("delivered", res.Delivered), slog.Int("firing", res.Firing), slog.Int("resolved", res.Resolved),
+		slog.Int64("requests", res.Requests), slog.Duration("duration", res.Duration),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.Any(LogKeyError, err))
+	}
+	d.logger.LogAttrs(fctx, lvl, msg, attrs...)
 	return res, err
 }
 
@@ -664,7 +678,11 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 		}
 		res.Delivered = len(keys)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("notify (%s): %w", d.notifier.Name(), err))
+			what := fmt.Sprintf("%d of %d alert(s) not delivered", len(plan.Notify)-len(keys), len(plan.Notify))
+			if len(plan.Notify) == 0 {
+				what = "proposed IP-pool moves not delivered"
+			}
+			errs = append(errs, fmt.Errorf("notify (%s): %s, sent again by the next run: %w", d.notifier.Name(), what, err))
 		} else {
 			d.lastTierChanges = tcKey
 		}

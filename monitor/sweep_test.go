@@ -375,6 +375,9 @@ func TestNotifyFailureRetried(t *testing.T) {
 	if len(res.Alerts) == 0 || res.Delivered != 0 {
 		t.Fatalf("alerts %d delivered %d", len(res.Alerts), res.Delivered)
 	}
+	if want := fmt.Sprintf("%d of %d alert(s) not delivered, sent again by the next run", len(res.Alerts), len(res.Alerts)); !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v, want it to say %q", err, want)
+	}
 	rec.fail = nil
 	res2, err := d.Sweep(ctx, SweepOptions{})
 	if err != nil {

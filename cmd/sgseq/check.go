@@ -71,7 +71,7 @@ advice. The log notifier (no Slack configured) then writes to stderr.`,
 				}
 			} else {
 				fmt.Fprintf(out, "checked %d accounts as of %s: %d alert(s) firing; notified %d, resolved %d",
-					res.Accounts, res.AsOf, res.Firing, len(res.Alerts), res.Resolved)
+					res.Accounts, res.AsOf, res.Firing, res.Delivered, res.Resolved)
 				if len(res.Pending) > 0 {
 					fmt.Fprintf(out, "; %d day(s) not ready yet (202), asked again next run", len(res.Pending))
 				}

@@ -70,7 +70,7 @@ not attempted, and exits 2.`,
 	f.BoolVar(&o.yes, "yes", false, "make the calls (without it, only print them)")
 	f.BoolVar(&o.force, "force", false, "accept a plan older than --max-age (a changed pool layout is still refused)")
 	f.DurationVar(&o.maxAge, "max-age", pools.DefaultMaxPlanAge, "refuse plans older than this")
-	f.StringVar(&configPath, "config", "", "monitor config file (YAML) whose API settings to use")
+	f.StringVarP(&configPath, "config", "c", "", "monitor config file (YAML) whose API settings to use")
 	return cmd
 }
 

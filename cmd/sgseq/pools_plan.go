@@ -204,7 +204,7 @@ The plan only reads (the IPs and pools APIs and the store). Save it with
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "monitor config file (YAML) whose pools: section, store and API settings to use")
+	f.StringVarP(&configPath, "config", "c", "", "monitor config file (YAML) whose pools: section, store and API settings to use")
 	f.StringVar(&dbPath, "db", "", "score history store (default: $"+monitor.EnvStorePath+", else store.path of --config, else the default location)")
 	f.StringVar(&outPath, "out", "", "also write the plan as JSON to this file, for \"sgseq pools apply\"")
 	f.StringVar(&asOfFlag, "as-of", "", "plan as of this day, YYYY-MM-DD (default: the latest stored day)")

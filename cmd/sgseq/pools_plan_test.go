@@ -160,7 +160,7 @@ func TestPoolsPlanErrors(t *testing.T) {
 		{"no store", []string{"pools", "plan", "--db", filepath.Join(dir, "missing.db")}, "no score history at"},
 		{"bad output", []string{"pools", "plan", "-o", "xml"}, "invalid --output"},
 		{"bad as-of", []string{"pools", "plan", "--as-of", "yesterday"}, "invalid --as-of"},
-		{"bad config", []string{"pools", "plan", "--config", filepath.Join(dir, "bad.yaml")}, "pools.tiers[1].min_score"},
+		{"bad config", []string{"pools", "plan", "-c", filepath.Join(dir, "bad.yaml")}, "pools.tiers[1].min_score"},
 	}
 	if err := os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("pools:\n  tiers:\n    - {name: a, min_score: 3, pool: p}\n    - {name: b, min_score: 4, pool: q}\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -362,9 +362,11 @@ func (e *evaluator) eligibility(last point, unscored, days int) alert.Alert {
 		Severity: alert.Info,
 		State:    alert.Firing,
 		Date:     e.asOf,
-		Since:    last.date.AddDays(days),
-		From:     client.Float(last.score),
-		Advice:   AdviceFor(alert.RuleEligibility),
+		// The first day without a score: the condition's run starts there,
+		// as for the other rules with for_days (it fires on the days-th).
+		Since:  last.date.AddDays(1),
+		From:   client.Float(last.score),
+		Advice: AdviceFor(alert.RuleEligibility),
 	}
 	if unscored >= 2*days {
 		a.Severity = alert.Warning

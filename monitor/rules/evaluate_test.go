@@ -191,10 +191,10 @@ func TestEvaluate(t *testing.T) {
 		{"metric max_value off", only(func(c *rules.Config) { c.Metric.MaxValue = 0 }, alert.RuleMetric), "4/or=2 4/or=2", 0, nil},
 
 		// eligibility
-		{"eligibility after 3 unscored days", def, "5 4 - - -", 0, []want{{"eligibility", alert.Info, "4", "", 5, 5}}},
+		{"eligibility after 3 unscored days", def, "5 4 - - -", 0, []want{{"eligibility", alert.Info, "4", "", 3, 5}}},
 		{"eligibility not yet at 2 days, score alerts carried", def, "5 4 - -", 0, []want{{"drop", alert.Warning, "5", "4", 2, 2}}},
-		{"eligibility warning after twice the days", def, "4 - - - - - -", 0, []want{{"eligibility", alert.Warning, "4", "", 4, 7}}},
-		{"eligibility with missing rows and asOf", def, "4 4", 5, []want{{"eligibility", alert.Info, "4", "", 5, 5}}},
+		{"eligibility warning after twice the days", def, "4 - - - - - -", 0, []want{{"eligibility", alert.Warning, "4", "", 2, 7}}},
+		{"eligibility with missing rows and asOf", def, "4 4", 5, []want{{"eligibility", alert.Info, "4", "", 3, 5}}},
 		{"never scored: no alert", def, "- - - - -", 0, nil},
 		{"no history: no alert", def, "", 0, nil},
 		{"eligibility disabled silences the account", only(nil, alert.RuleDrop), "5 3 - - -", 0, nil},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,15 +55,7 @@ func demoRating(ctx context.Context, env *demoEnv) error {
 	}
 	took := time.Since(started)
 	out := filepath.Join(env.Dir, "ratings.csv")
-	fh, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	if err := rating.WriteRatings(fh, rating.OutputCSV, res.Ratings); err != nil {
-		fh.Close()
-		return err
-	}
-	if err := fh.Close(); err != nil {
+	if err := rateWriteFile(out, func(fw io.Writer) error { return rating.WriteRatings(fw, rating.OutputCSV, res.Ratings) }); err != nil {
 		return err
 	}
 	rateWriteSummary(w, &res.Summary, took, 5)

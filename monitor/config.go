@@ -374,6 +374,14 @@ func (c *Config) ParseSchedule() (cron.Schedule, error) {
 	if !strings.HasPrefix(spec, "CRON_TZ=") && !strings.HasPrefix(spec, "TZ=") {
 		spec = "CRON_TZ=UTC " + spec
 	}
+	// cron turns "@every 0s" (or a negative or sub-second interval) into
+	// every second: refuse it rather than sweep SendGrid in a loop.
+	if _, rest, _ := strings.Cut(spec, " "); strings.HasPrefix(strings.TrimSpace(rest), "@every ") {
+		every := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), "@every "))
+		if d, err := time.ParseDuration(every); err == nil && d < time.Second {
+			return nil, fmt.Errorf("%q: @every %s: want an interval of at least 1s", c.Schedule, every)
+		}
+	}
 	s, err := cron.ParseStandard(spec)
 	if err != nil {
 		return nil, fmt.Errorf("%q: %w", c.Schedule, err)

@@ -280,6 +280,19 @@ func TestSchedule(t *testing.T) {
 			}
 		})
 	}
+	// An interval cron would round up to every second is refused.
+	for _, spec := range []string{"@every 0s", "@every -5s", "@every 500ms", "CRON_TZ=Europe/Paris @every 0s"} {
+		c := DefaultConfig()
+		c.Schedule = spec
+		if _, err := c.ParseSchedule(); err == nil || !strings.Contains(err.Error(), "at least 1s") {
+			t.Errorf("schedule %q: err = %v, want it refused", spec, err)
+		}
+	}
+	c := DefaultConfig()
+	c.Schedule = "@every 5s"
+	if _, err := c.ParseSchedule(); err != nil {
+		t.Errorf("@every 5s: %v", err)
+	}
 }
 
 func TestExampleConfig(t *testing.T) {

@@ -59,6 +59,9 @@ terminal.`,
 			if len(res.Pending) > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "; %d day(s) not ready yet (202): run again later", len(res.Pending))
 			}
+			if r := cfg.Store.RetentionDays; r > 0 && days > r {
+				fmt.Fprintf(cmd.OutOrStdout(), "; only the last %d day(s): store.retention_days is %d", r, r)
+			}
 			fmt.Fprintln(cmd.OutOrStdout())
 			return nil
 		},

@@ -183,7 +183,7 @@ func TestCheckExitZeroAndTwo(t *testing.T) {
 }
 
 func TestBackfillStatusHistory(t *testing.T) {
-	monSim(t)
+	db := monSim(t)
 	end := cliYesterday()
 	out, _, err := cliRun(t, "backfill", "--days", "20")
 	if err != nil {
@@ -195,6 +195,17 @@ func TestBackfillStatusHistory(t *testing.T) {
 	if _, _, err := cliRun(t, "backfill", "--days", "91"); err == nil {
 		t.Error("--days 91 accepted")
 	}
+	// A retention shorter than --days says why fewer days were filled.
+	retCfg := filepath.Join(t.TempDir(), "ret.yaml")
+	if err := os.WriteFile(retCfg, []byte("store:\n  path: "+filepath.Join(t.TempDir(), "ret.db")+"\n  retention_days: 40\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SGSEQ_DB", "")
+	if out, _, err := cliRun(t, "backfill", "-c", retCfg, "--days", "90"); err != nil ||
+		!strings.Contains(out, "backfilled 40 day(s)") || !strings.Contains(out, "only the last 40 day(s): store.retention_days is 40") {
+		t.Errorf("backfill with retention 40: err %v, out %q", err, out)
+	}
+	t.Setenv("SGSEQ_DB", db)
 
 	// history: ineligible days shown as such, never 0.
 	out, _, err = cliRun(t, "history", "garden-supply", "--days", "20")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sgseq/sgseq/rating/gen"
 )
 
 // TestMessyInputAccounting: one input with every awkward shape at once (a
@@ -141,6 +143,54 @@ func TestErrorLines(t *testing.T) {
 			}
 			if len(lines) != 2 || lines[0] != tc.line || lines[1] != tc.line {
 				t.Errorf("error lines (Decode, Engine) %v, want %d", lines, tc.line)
+			}
+		})
+	}
+}
+
+// TestAsOfReplay: rating with --as-of T gives exactly what rating only the
+// events up to T gives, so history can be replayed: the same contacts
+// (one whose every event is after T did not exist yet and is not listed)
+// and the same ratings.
+func TestAsOfReplay(t *testing.T) {
+	t.Parallel()
+	nd := genData(t, 300, gen.NDJSON)
+	newest := mustRate(t, "all", nd, Options{}).Summary.AsOf
+	lines := bytes.SplitAfter(nd, []byte("\n"))
+	var times []time.Time
+	for ev, err := range Decode(bytes.NewReader(nd), "all") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, ev.Timestamp)
+	}
+	if len(times) != len(lines)-1 { // the last split is empty
+		t.Fatalf("%d events, %d lines", len(times), len(lines))
+	}
+	for _, back := range []time.Duration{0, 30 * day, 120 * day} {
+		asOf := newest.Add(-back)
+		t.Run(fmt.Sprint("newest - ", back), func(t *testing.T) {
+			var cut []byte
+			later := 0
+			for i, ts := range times {
+				if ts.After(asOf) {
+					later++
+					continue
+				}
+				cut = append(cut, lines[i]...)
+			}
+			got := mustRate(t, "all", nd, Options{AsOf: asOf, Workers: 2})
+			want := mustRate(t, "cut", cut, Options{AsOf: asOf, Workers: 2})
+			sameRatings(t, "as-of", got.Ratings, want.Ratings)
+			// Copies of a later event count as duplicates, the first as after as-of.
+			gs, ws := got.Summary, want.Summary
+			if gs.Read != ws.Read+int64(later) || gs.AfterAsOf+gs.Duplicates != int64(later)+ws.Duplicates ||
+				got.Summary.Contacts != want.Summary.Contacts ||
+				got.Summary.Used != want.Summary.Used || got.Summary.Stars != want.Summary.Stars {
+				t.Errorf("summary %+v\nwant %+v (after as-of %d)", got.Summary, want.Summary, later)
+			}
+			if back > 0 && (later == 0 || len(got.Ratings) == 0) {
+				t.Errorf("test data: %d events after as-of, %d contacts", later, len(got.Ratings))
 			}
 		})
 	}

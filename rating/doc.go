@@ -20,7 +20,9 @@
 //
 // Each contact's events are deduplicated, sorted by time (ties: the [Kind]
 // order, then fingerprint) and replayed from an internal score s = 0.
-// Events after the as-of time T (default: the newest event) are ignored.
+// Events after the as-of time T (default: the newest event) are ignored, and
+// a contact with no event at or before T gets no rating: the result is the
+// same as rating only the events up to T.
 // Every change is clamped to [-5, 10].
 //
 // Mail windows. A delivered event opens a mail window that lasts until the

@@ -19,8 +19,9 @@ import (
 
 // Options configure an [Engine]. The zero value is usable.
 type Options struct {
-	// AsOf is the time ratings are computed at: later events are ignored.
-	// Zero means the newest event read.
+	// AsOf is the time ratings are computed at: later events are ignored
+	// and contacts with no event at or before it are not rated. Zero means
+	// the newest event read.
 	AsOf time.Time
 	// Strict makes the first malformed line an error instead of a skip.
 	Strict bool
@@ -620,8 +621,9 @@ func (e *Engine) Rate(ctx context.Context) (*Result, error) {
 	dups := make([]int64, numParts)
 	after := make([]int64, numParts)
 	used := make([]int64, numParts)
+	kept := make([]int, numParts)
 	e.parallel(ctx, func(p int, buf *[]record) {
-		dups[p], after[p], used[p] = e.ratePart(p, &merged[p], all[offsets[p]:offsets[p+1]], asOf, buf)
+		kept[p], dups[p], after[p], used[p] = e.ratePart(p, &merged[p], all[offsets[p]:offsets[p+1]], asOf, buf)
 		merged[p] = mergedPart{}
 	})
 	for _, w := range e.workers {
@@ -644,6 +646,14 @@ func (e *Engine) Rate(ctx context.Context) (*Result, error) {
 	if lost := sum.Read - sum.Used - sum.Duplicates - sum.AfterAsOf - sum.Skipped - sum.Filtered; lost != 0 {
 		e.log.Error("rating: event counts do not add up", "read", sum.Read, "used", sum.Used, "lost", lost)
 	}
+	// Drop the gaps left by contacts with no event at or before the as-of
+	// time (they did not exist yet).
+	n := 0
+	for p := range numParts {
+		n += copy(all[n:], all[offsets[p]:offsets[p]+kept[p]])
+	}
+	clear(all[n:])
+	all = all[:n:n]
 	sum.Contacts = len(all)
 	for i := range all {
 		r := &all[i]
@@ -824,21 +834,27 @@ func (e *Engine) scatter(p int, m *mergedPart, consume bool, buf []record) (recs
 }
 
 // ratePart rates partition p into out (len(m.emails) long) and sorts out by
-// email. It returns how many records were duplicates, after asOf and used.
-func (e *Engine) ratePart(p int, m *mergedPart, out []Rating, asOf uint32, buf *[]record) (dups, after, used int64) {
+// email. A contact whose every event is after asOf did not exist then: it
+// gets no rating. ratePart returns how many ratings it put at the start of
+// out, and how many records were duplicates, after asOf and used.
+func (e *Engine) ratePart(p int, m *mergedPart, out []Rating, asOf uint32, buf *[]record) (kept int, dups, after, used int64) {
 	recs, offsets := e.scatter(p, m, true, *buf)
 	*buf = recs
 	var set []uint64
 	for c, email := range m.emails {
 		own := recs[offsets[c]:offsets[c+1]]
 		r, d, a := rateContactBuf(email, own, asOf, nil, &set)
-		out[c] = r
 		dups += int64(d)
 		after += int64(a)
-		used += int64(len(own) - d - a)
+		if u := len(own) - d - a; u > 0 {
+			used += int64(u)
+			out[kept] = r
+			kept++
+		}
 	}
+	out = out[:kept]
 	slices.SortFunc(out, func(a, b Rating) int { return strings.Compare(a.Email, b.Email) })
-	return dups, after, used
+	return kept, dups, after, used
 }
 
 // Explain rates one contact and returns every event of it in time order

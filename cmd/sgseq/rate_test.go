@@ -45,10 +45,10 @@ func rateGenFile(t *testing.T, contacts int) string {
 	return path
 }
 
-func TestRateCommand(t *testing.T) {
-	t.Parallel()
-	path := rateGenFile(t, 400)
-	// What the library says, for the summary counts.
+// rateLibrary rates path with the rating package directly, to compare the
+// command's output with.
+func rateLibrary(t *testing.T, path string) *rating.Result {
+	t.Helper()
 	e := rating.New(rating.Options{})
 	if err := e.ReadFile(context.Background(), path); err != nil {
 		t.Fatal(err)
@@ -57,6 +57,14 @@ func TestRateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res
+}
+
+func TestRateCommand(t *testing.T) {
+	t.Parallel()
+	path := rateGenFile(t, 400)
+	// What the library says, for the summary counts.
+	res := rateLibrary(t, path)
 	s := res.Summary
 	if s.Duplicates == 0 || s.Read == 0 {
 		t.Fatalf("generated data without duplicates: %+v", s)
@@ -290,13 +298,9 @@ func TestRateWriteFile(t *testing.T) {
 func TestRateOutFlag(t *testing.T) {
 	t.Parallel()
 	in := rateGenFile(t, 50)
-	e := rating.New(rating.Options{})
-	if err := e.ReadFile(context.Background(), in); err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Rate(context.Background())
-	if err != nil || len(res.Ratings) == 0 {
-		t.Fatalf("library: %v, %d ratings", err, len(res.Ratings))
+	res := rateLibrary(t, in)
+	if len(res.Ratings) == 0 {
+		t.Fatal("library: no ratings")
 	}
 	dir := t.TempDir()
 	for _, f := range []string{"csv", "json", "ndjson"} {
@@ -338,7 +342,7 @@ func TestRateOutFlag(t *testing.T) {
 			}
 		})
 	}
-	_, _, err = rateRun(t, "-o", "xml", in)
+	_, _, err := rateRun(t, "-o", "xml", in)
 	if err == nil || !strings.Contains(err.Error(), `"xml"`) || !strings.Contains(err.Error(), "csv, json or ndjson") {
 		t.Errorf("-o xml: %v", err)
 	}

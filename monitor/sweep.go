@@ -635,9 +635,13 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 	for _, n := range accts.names {
 		monitored[n] = true
 	}
-	for _, r := range stored {
+	for i, r := range stored {
 		if !monitored[r.Account] {
 			evaluated[r.Account] = true
+			if r.State == alert.Firing {
+				// Its resolution says why: the score did not recover.
+				stored[i].Message = "resolved: " + r.Account + ": " + alert.NotMonitored
+			}
 		}
 	}
 	var errs []error

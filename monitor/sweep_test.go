@@ -13,6 +13,7 @@ import (
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/client/seqtest"
 	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/notify"
 	"github.com/sgseq/sgseq/monitor/store"
 )
 
@@ -430,5 +431,43 @@ func TestNewSubuserFilled(t *testing.T) {
 		if d.Score == nil || *d.Score != 3 {
 			t.Errorf("acme-news %s: score %v, want 3", d.Date, d.Score)
 		}
+	}
+}
+
+// TestUnmonitoredAccountResolutionSaysWhy: the alerts of an account that
+// the filters now leave out resolve with a message saying it is no longer
+// monitored, not as if its score had recovered.
+func TestUnmonitoredAccountResolutionSaysWhy(t *testing.T) {
+	t.Parallel()
+	clk := newTestClock(time.Time{})
+	clk.setAsOf(demoEnd)
+	srv := demoServer(t, clk)
+	st := openTestStore(t)
+	ctx := context.Background()
+	cfg := testConfig()
+	cfg.Sweep.BackfillDays = 20 // acme-news fell on E-12
+	cfg.Accounts.IncludeParent = false
+	cfg.Accounts.Include = []string{"acme-news", "petcare-mail"}
+	if _, err := newTestDaemon(t, cfg, srv, st, clk, &recorder{}, WithoutPoolDetector()).Sweep(ctx, SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Accounts.Include = []string{"petcare-mail"}
+	rec := &recorder{}
+	res, err := newTestDaemon(t, cfg, srv, st, clk, rec, WithoutPoolDetector()).Sweep(ctx, SweepOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Alerts) != 1 || res.Alerts[0].Key != "acme-news/drop" || res.Alerts[0].State != alert.Resolved {
+		t.Fatalf("alerts = %+v, want acme-news/drop resolved", res.Alerts)
+	}
+	if want := "resolved: acme-news: " + alert.NotMonitored; res.Alerts[0].Message != want {
+		t.Errorf("message = %q, want %q", res.Alerts[0].Message, want)
+	}
+	if len(rec.msgs) != 1 {
+		t.Fatalf("%d messages sent, want 1", len(rec.msgs))
+	}
+	text := notify.Text(rec.msgs[0])
+	if !strings.Contains(text, "drop resolved on "+demoEnd.String()+": "+alert.NotMonitored) || strings.Contains(text, "(score 3)") {
+		t.Errorf("text does not say the account is no longer monitored:\n%s", text)
 	}
 }

@@ -61,6 +61,12 @@ const (
 // (as opposed to one of its subusers).
 const ParentAccount = "(parent)"
 
+// NotMonitored ends the message of an alert resolved because its account is
+// no longer monitored (the subuser was deleted or disabled, or the accounts
+// filters now leave it out), not because the condition cleared; notifiers
+// say so instead of showing it as recovered.
+const NotMonitored = "no longer monitored (deleted, disabled or left out by the accounts filters)"
+
 // Alert is one rule holding (or having stopped holding) for one account.
 //
 // Its JSON field names are a documented contract; do not rename them.

@@ -194,6 +194,9 @@ func resolvedLine(a alert.Alert) string {
 	if !a.Date.IsZero() {
 		s += " on " + a.Date.String()
 	}
+	if strings.HasSuffix(a.Message, alert.NotMonitored) {
+		return s + ": " + alert.NotMonitored
+	}
 	if a.To != nil {
 		s += " (" + subject(a) + " " + num(a.To) + ")"
 	}

@@ -66,6 +66,9 @@ type Config struct {
 
 	file  string         // file the config was read from, for error positions
 	lines map[string]int // field path -> line, for Validate errors
+	// fromEnv maps a field path set by an environment variable to the
+	// variable, so that its errors name the variable, not a file line.
+	fromEnv map[string]string
 }
 
 // SendGridConfig is the "sendgrid" section.
@@ -196,7 +199,10 @@ type FieldError struct {
 	File  string
 	Line  int
 	Field string
-	Err   error
+	// Env names the environment variable the value came from ("" when it
+	// came from the file or the defaults).
+	Env string
+	Err error
 }
 
 // Error formats the problem as "file:line: field: message".
@@ -211,6 +217,9 @@ func (e *FieldError) Error() string {
 	}
 	if e.Field != "" {
 		b.WriteString(e.Field)
+		if e.Env != "" {
+			b.WriteString(" (from $" + e.Env + ")")
+		}
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Err.Error())
@@ -231,6 +240,10 @@ var (
 // fieldErr builds a FieldError positioned with the config's recorded lines.
 func (c *Config) fieldErr(field string, err error) *FieldError {
 	fe := &FieldError{File: c.file, Field: field, Err: err}
+	if v, ok := c.fromEnv[field]; ok {
+		fe.Env = v // no file line: the file's value was overridden
+		return fe
+	}
 	if c.lines != nil {
 		// The field itself, else its closest recorded parent.
 		for p := field; p != ""; {
@@ -451,6 +464,10 @@ func (c *Config) applyEnv(env Env) {
 			if c.lines != nil {
 				delete(c.lines, field) // the value no longer comes from the file
 			}
+			if c.fromEnv == nil {
+				c.fromEnv = map[string]string{}
+			}
+			c.fromEnv[field] = key
 		}
 	}
 	set(EnvAPIKey, "sendgrid.api_key", func(v string) { c.SendGrid.APIKey = secret.Secret(v) })

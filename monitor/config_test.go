@@ -310,7 +310,7 @@ func TestExampleConfig(t *testing.T) {
 	want.SendGrid.APIKey = c.SendGrid.APIKey
 	want.Notify.Slack.WebhookURL = c.Notify.Slack.WebhookURL
 	want.Accounts.Include, want.Accounts.Exclude = []string{}, []string{}
-	c.file, c.lines = "", nil
+	c.file, c.lines, c.fromEnv = "", nil, nil
 	if got, w := fmt.Sprintf("%#v", c), fmt.Sprintf("%#v", want); got != w {
 		t.Errorf("examples/sgseq.yaml differs from DefaultConfig:\n got %s\nwant %s", got, w)
 	}
@@ -411,5 +411,32 @@ func TestConfigYAMLSyntaxError(t *testing.T) {
 	}
 	if got, want := err.Error(), "cfg.yaml:2: invalid value: YAML syntax: found unexpected end of stream"; got != want {
 		t.Errorf("err = %q, want %q", got, want)
+	}
+}
+
+// TestConfigErrorFromEnvNamesTheVariable: a bad value that came from an
+// environment variable overriding the file names the variable, not the
+// file line of the value it replaced.
+func TestConfigErrorFromEnvNamesTheVariable(t *testing.T) {
+	t.Parallel()
+	yaml := "sendgrid:\n  api_key: x\n  base_url: https://proxy.example\n"
+	_, err := Parse("cfg.yaml", []byte(yaml), mapEnv(EnvBaseURL, "ftp://x", EnvSlackHook, "not-a-url-secret"))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{
+		`cfg.yaml: sendgrid.base_url (from $SENDGRID_BASE_URL): invalid value: "ftp://x"`,
+		`cfg.yaml: notify.slack.webhook_url (from $SLACK_WEBHOOK_URL): invalid value`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v\nwant it to contain %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "not-a-url-secret") || strings.Contains(err.Error(), "cfg.yaml:3") {
+		t.Errorf("err = %v: leaks the webhook or points at the file's line", err)
+	}
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Env == "" {
+		t.Errorf("err = %v: want a *FieldError with Env", err)
 	}
 }

@@ -68,9 +68,14 @@ func (e *Error) Error() string {
 	if e.SlackError != "" {
 		fmt.Fprintf(&b, ": %s", e.SlackError)
 	}
-	if e.RetryAfter > 0 {
+	// Slack's own "rate_limited" (or "ratelimited") already says it.
+	saidRateLimited := strings.Contains(strings.ReplaceAll(e.SlackError, "_", ""), "ratelimited")
+	switch {
+	case e.RetryAfter > 0 && saidRateLimited:
+		fmt.Fprintf(&b, ", retry after %s", e.RetryAfter)
+	case e.RetryAfter > 0:
 		fmt.Fprintf(&b, ": rate limited, retry after %s", e.RetryAfter)
-	} else if e.Is(ErrRateLimited) {
+	case e.Is(ErrRateLimited) && !saidRateLimited:
 		b.WriteString(": rate limited")
 	}
 	if e.Err != nil && !e.described {

@@ -98,6 +98,10 @@ func openInput(path string, open func(string) (io.ReadCloser, error), stdin io.R
 	}
 	if strings.HasSuffix(strings.ToLower(path), ".gz") {
 		zr, err := gzip.NewReader(rc)
+		if err == io.EOF {
+			// A zero-byte .gz file is an empty input, not a broken one.
+			return strings.NewReader(""), rc.Close, nil
+		}
 		if err != nil {
 			rc.Close()
 			return nil, nil, fmt.Errorf("gzip %s: %w", path, err)

@@ -410,3 +410,51 @@ func TestReadError(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+// TestEmptyInputs checks that empty files, including a zero-byte .gz, are
+// empty inputs (no contacts, no error), while a corrupt .gz is an error
+// naming the file.
+func TestEmptyInputs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := map[string][]byte{
+		"empty.ndjson":  nil,
+		"empty.json.gz": nil,
+		"bad.ndjson.gz": []byte("not gzip at all"),
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		wantErr bool
+	}{
+		{"empty.ndjson", false},
+		{"empty.json.gz", false},
+		{"bad.ndjson.gz", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := New(Options{})
+			err := e.ReadFile(context.Background(), filepath.Join(dir, tc.name))
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), tc.name) {
+					t.Fatalf("ReadFile error = %v, want one naming %s", err, tc.name)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ReadFile: %v", err)
+			}
+			res, err := e.Rate(context.Background())
+			if err != nil {
+				t.Fatalf("Rate: %v", err)
+			}
+			if len(res.Ratings) != 0 || res.Summary.Read != 0 {
+				t.Errorf("got %d ratings, %d events read; want none", len(res.Ratings), res.Summary.Read)
+			}
+		})
+	}
+}

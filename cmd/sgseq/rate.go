@@ -281,8 +281,12 @@ func rateWriteSummary(w io.Writer, s *rating.Summary, took time.Duration, maxErr
 		fmt.Fprintf(w, "skipped lines not listed: %d\n", s.Skipped-int64(min(len(s.Errors), maxErrors)))
 	}
 	secs := took.Seconds()
+	asOf := "(no events)"
+	if !s.AsOf.IsZero() && s.AsOf.Unix() != 0 { // no events and no --as-of: Unix time 0
+		asOf = s.AsOf.Format(time.RFC3339)
+	}
 	fmt.Fprintf(w, "rated %d contacts as of %s from %d events (%s in %d inputs) in %s: %.0f MB/s, %.0f events/s\n",
-		s.Contacts, s.AsOf.Format(time.RFC3339), s.Read, rateBytes(s.Bytes), s.Inputs, took.Round(time.Millisecond),
+		s.Contacts, asOf, s.Read, rateBytes(s.Bytes), s.Inputs, took.Round(time.Millisecond),
 		float64(s.Bytes)/1e6/secs, float64(s.Read)/secs)
 	fmt.Fprintf(w, "events: read %d, used %d, duplicates %d, after as-of %d, skipped %d", s.Read, s.Used, s.Duplicates, s.AfterAsOf, s.Skipped)
 	if len(s.SkippedBy) > 0 {

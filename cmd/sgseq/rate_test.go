@@ -347,3 +347,23 @@ func TestRateOutFlag(t *testing.T) {
 		t.Errorf("-o xml: %v", err)
 	}
 }
+
+// TestRateEmptyInput checks that an empty input rates nothing without an
+// error and that the summary does not claim a 1970 as-of time.
+func TestRateEmptyInput(t *testing.T) {
+	t.Parallel()
+	empty := filepath.Join(t.TempDir(), "empty.ndjson.gz")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := rateRun(t, empty)
+	if err != nil {
+		t.Fatalf("rate: %v\n%s", err, stderr)
+	}
+	if strings.Contains(stderr, "1970") || !strings.Contains(stderr, "rated 0 contacts as of (no events)") {
+		t.Errorf("summary:\n%s", stderr)
+	}
+	if strings.TrimSpace(stdout) != "email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset" {
+		t.Errorf("output:\n%s", stdout)
+	}
+}

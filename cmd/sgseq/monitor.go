@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -46,7 +47,11 @@ SGSEQ_DB.`,
 				return err
 			}
 			defer d.Close()
-			logger.Info("monitor starting", slog.String("schedule", cfg.Schedule), slog.String("http", cfg.HTTP.Addr))
+			attrs := []any{slog.String("schedule", cfg.Schedule), slog.String("http", cfg.HTTP.Addr)}
+			if sched, err := cfg.ParseSchedule(); err == nil {
+				attrs = append(attrs, slog.String("next_sweep", sched.Next(time.Now()).UTC().Format(time.RFC3339)))
+			}
+			logger.Info("monitor starting", attrs...)
 			return d.Run(cmd.Context())
 		},
 	}

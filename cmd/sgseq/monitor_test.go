@@ -379,7 +379,7 @@ func TestMonitorCommandRunsAndStops(t *testing.T) {
 		t.Fatalf("monitor: %v", err)
 	}
 	logs := errb.String()
-	for _, want := range []string{"http server listening", "shutting down"} {
+	for _, want := range []string{"http server listening", "shutting down", "next_sweep="} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q", want)
 		}

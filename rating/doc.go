@@ -52,7 +52,7 @@
 //
 //	spamreport                     s = −5
 //	bounce, type "bounce" (hard)   s = 0 if round(s) ≥ 6 (hard bounces are not always accurate), else s = −5
-//	bounce, type "blocked"         s = 0 if round(s) ≥ 6, else s = min(s, 0) − p,
+//	bounce, type "blocked"         s = min(s, 0) − p (whatever the score: soft bounced → 1 star),
 //	                               p = 1 for a sender-side classification (Content, Reputation,
 //	                               Frequency or Volume Too High, Technical), else p = 2
 //	group_resubscribe after an     s = min(s, 0) − 3

@@ -25,7 +25,7 @@ const (
 	MinGap        = 6 * time.Hour
 	MaxGap        = 30 * 24 * time.Hour
 
-	HighScore            = 6 // a hard bounce or block at or above this score resets to 0
+	HighScore            = 6 // a hard bounce at or above this (rounded) score resets to 0
 	HardBouncePenalty    = 5 // a hard bounce below HighScore gives -5
 	BlockPenalty         = 2 // a block with a recipient-side (or no) classification
 	SenderBlockPenalty   = 1 // a block classified Content, Reputation, Frequency or Technical
@@ -374,10 +374,9 @@ func (m *model) apply(rec record, r *Rating) string {
 	case KindBounce:
 		r.Bounces++
 		if rec.btype() == BounceBlocked {
-			if RoundScore(m.s) >= HighScore {
-				m.s = 0
-				return "block of a highly rated contact: reset to 0"
-			}
+			// A block (soft bounce) always goes negative, whatever the score:
+			// the high-score reset is for hard bounces only, which are not
+			// always accurate.
 			p := float64(BlockPenalty)
 			if rec.class().SenderSide() {
 				p = SenderBlockPenalty

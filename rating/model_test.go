@@ -227,6 +227,13 @@ func TestRules(t *testing.T) {
 		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
 			want(t, r, -1, 1, SegmentAtRisk)
 		}},
+		{"block of a champion goes negative (soft bounced: 1 star)", func() *evs {
+			b := newEvs()
+			b.mails(t0, 12, week, openEach(b))
+			return b.add(t0.Add(12*week), KindBounce, blocked(ClassNone))
+		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
+			want(t, r, -2, 1, SegmentAtRisk)
+		}},
 		{"block of a moderate score goes negative", func() *evs {
 			b := newEvs()
 			b.mails(t0, 3, week, openEach(b))
@@ -406,9 +413,10 @@ func TestExplain(t *testing.T) {
 	}
 }
 
-// TestHighScoreBoundary: the "high score" test of a hard bounce or block
-// uses the same rounding as the displayed score, so a contact shown with
-// 6 (5 stars) is reset to 0 and one shown with 5 is not.
+// TestHighScoreBoundary: the "high score" test of a hard bounce uses the
+// same rounding as the displayed score, so a contact shown with 6 (5 stars)
+// is reset to 0 and one shown with 5 is not. A block never resets: it
+// always goes negative.
 func TestHighScoreBoundary(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -421,7 +429,8 @@ func TestHighScoreBoundary(t *testing.T) {
 		{"hard bounce at 5.49 (shown 5)", 5.49, BounceHard, -5},
 		{"hard bounce at 10", 10, BounceHard, 0},
 		{"hard bounce at 0", 0, BounceHard, -5},
-		{"block at 5.5 (shown 6)", 5.5, BounceBlocked, 0},
+		{"block at 10", 10, BounceBlocked, -BlockPenalty},
+		{"block at 5.5 (shown 6)", 5.5, BounceBlocked, -BlockPenalty},
 		{"block at 5.49 (shown 5)", 5.49, BounceBlocked, -BlockPenalty},
 		{"block at -4", -4, BounceBlocked, MinScore},
 	} {
@@ -433,7 +442,7 @@ func TestHighScoreBoundary(t *testing.T) {
 			if m.s != tc.want {
 				t.Errorf("score %v (shown %d) after %s: %v, want %v", tc.s, shown, tc.btype, m.s, tc.want)
 			}
-			if (tc.want == 0) != (Stars(shown) == 5) {
+			if tc.btype == BounceHard && (tc.want == 0) != (Stars(shown) == 5) {
 				t.Errorf("reset %v but shown %d (%d stars)", tc.want == 0, shown, Stars(shown))
 			}
 		})

@@ -124,15 +124,19 @@ func poolsOpenStore(ctx context.Context, path string) (*store.SQLite, error) {
 // poolsMakePlan reads the current layout through c and the history in st
 // and plans as of asOf (zero: the latest stored subuser day).
 func poolsMakePlan(ctx context.Context, cfg pools.Config, c *client.Client, st store.Store, asOf client.Date) (*pools.Plan, error) {
-	if asOf.IsZero() {
-		d, ok, err := pools.LatestDate(ctx, st)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, errors.New("the store holds no subuser scores: run \"sgseq backfill\" first")
-		}
-		asOf = d
+	latest, ok, err := pools.LatestDate(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errors.New("the store holds no subuser scores: run \"sgseq backfill\" first")
+	}
+	switch {
+	case asOf.IsZero():
+		asOf = latest
+	case asOf.After(latest):
+		// Every subuser would read as ineligible on a day not stored yet.
+		return nil, fmt.Errorf("--as-of %s is after the newest stored day, %s: run \"sgseq check\" or \"sgseq backfill\" first, or plan as of an earlier day", asOf, latest)
 	}
 	state, err := pools.LoadState(ctx, c)
 	if err != nil {

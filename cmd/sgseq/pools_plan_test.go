@@ -202,3 +202,19 @@ func TestPoolsDemoSection(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolsPlanAsOfAfterStore: a plan as of a day the store does not hold
+// yet is refused (every subuser would read as ineligible); an earlier day
+// is planned.
+func TestPoolsPlanAsOfAfterStore(t *testing.T) {
+	_, _, cfg := poolsTestSetup(t)
+	latest := cliYesterday()
+	_, _, err := cliRun(t, "pools", "plan", "-c", cfg, "--as-of", latest.AddDays(3).String())
+	if err == nil || !strings.Contains(err.Error(), "is after the newest stored day, "+latest.String()) {
+		t.Errorf("as-of after the store: err = %v", err)
+	}
+	out, _, err := cliRun(t, "pools", "plan", "-c", cfg, "--as-of", latest.AddDays(-2).String())
+	if err != nil || !strings.Contains(out, "IP-pool plan as of "+latest.AddDays(-2).String()) {
+		t.Errorf("as-of an earlier day: err %v\n%s", err, out)
+	}
+}

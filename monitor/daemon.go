@@ -40,6 +40,10 @@ type Daemon struct {
 	sweepMu   sync.Mutex
 
 	lastTierChanges string // tier changes of the last delivered message (guarded by sweepMu)
+
+	// monitoredAccounts is the account set of the last successful
+	// discovery (nil before the first), for the per-account gauges.
+	monitoredAccounts atomic.Pointer[map[string]bool]
 }
 
 // Option configures a [Daemon] built by [New].

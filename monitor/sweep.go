@@ -195,6 +195,7 @@ func (d *Daemon) sweep(ctx context.Context, opts SweepOptions, res *SweepResult)
 		return err
 	}
 	res.Accounts = len(accts.names)
+	d.setMonitoredAccounts(accts.names)
 	newSubs, doneBefore, err := d.newSubusers(ctx, accts, res.AsOf)
 	if err != nil {
 		return err

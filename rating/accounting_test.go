@@ -84,9 +84,9 @@ func TestMessyInputAccounting(t *testing.T) {
 		if err := e.Read(context.Background(), "messy.json", bytes.NewReader(in)); err != nil {
 			t.Fatal(err)
 		}
-		r, steps, found := e.Explain("b@x.com")
-		if !found || r.Score != 1 || len(steps) != 3 || !steps[2].Ignored {
-			t.Errorf("explain: found %v rating %+v steps %+v", found, r, steps)
+		r, steps, err := e.Explain("b@x.com")
+		if err != nil || r.Score != 1 || len(steps) != 3 || !steps[2].Ignored {
+			t.Errorf("explain: %v rating %+v steps %+v", err, r, steps)
 		}
 		res, err := e.Rate(context.Background())
 		if err != nil {

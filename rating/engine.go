@@ -84,8 +84,17 @@ type Engine struct {
 	open    func(string) (io.ReadCloser, error)
 }
 
-// ErrRated is returned when an Engine is used after Rate.
-var ErrRated = errors.New("rating: engine already rated")
+// Errors of [Engine] methods; test with errors.Is.
+var (
+	// ErrRated is returned when an Engine is used after Rate.
+	ErrRated = errors.New("rating: engine already rated")
+	// ErrUnknownContact is returned by [Engine.Explain] when no event of
+	// the contact was read.
+	ErrUnknownContact = errors.New("rating: no events for this contact")
+	// ErrNoEventsAsOf is returned by [Engine.Explain] when every event of
+	// the contact is after the as-of time, so it has no rating.
+	ErrNoEventsAsOf = errors.New("rating: no events of this contact at or before the as-of time")
+)
 
 // numParts is the number of contact partitions (see partOf). Records are
 // stored per partition so Rate can process one partition at a time with
@@ -859,19 +868,27 @@ func (e *Engine) ratePart(p int, m *mergedPart, out []Rating, asOf uint32, buf *
 
 // Explain rates one contact and returns every event of it in time order
 // with how it moved the score (duplicates and events after the as-of time
-// are listed as ignored). It does not consume the engine. found is false
-// if no event of email was read.
-func (e *Engine) Explain(email string) (r Rating, steps []Step, found bool) {
+// are listed as ignored), exactly as [Engine.Rate] would rate it. It does
+// not consume the engine.
+//
+// Explain returns [ErrUnknownContact] if no event of email was read, and
+// [ErrNoEventsAsOf] if every event of it is after the as-of time (Rate
+// gives such a contact no rating); steps then still lists those events,
+// all ignored. r is the zero Rating whenever err is not nil.
+func (e *Engine) Explain(email string) (r Rating, steps []Step, err error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	k := keyOf([]byte(email))
 	p := partOf([]byte(email))
 	m := e.merge(p, false)
 	c := slices.Index(m.keys, k)
 	if c < 0 {
-		return Rating{}, nil, false
+		return Rating{}, nil, ErrUnknownContact
 	}
 	recs, offsets := e.scatter(p, &m, false, nil)
 	own := recs[offsets[c]:offsets[c+1]]
-	r, _, _ = rateContact(email, own, e.asOf(), func(s Step) { steps = append(steps, s) })
-	return r, steps, true
+	r, dups, after := rateContact(email, own, e.asOf(), func(s Step) { steps = append(steps, s) })
+	if len(own)-dups-after <= 0 {
+		return Rating{}, steps, ErrNoEventsAsOf
+	}
+	return r, steps, nil
 }

@@ -50,7 +50,11 @@ func ExampleEngine_Explain() {
 		fmt.Println(err)
 		return
 	}
-	r, steps, _ := e.Explain("ann@example.com")
+	r, steps, err := e.Explain("ann@example.com")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	for _, s := range steps {
 		fmt.Printf("%s %-9s %.2f -> %.2f  %s\n", s.Time.Format("2006-01-02"), s.Kind, s.Before, s.After, s.Note)
 	}

@@ -2,6 +2,7 @@ package rating
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -382,9 +383,9 @@ func TestExplain(t *testing.T) {
 		e.Add(ev)
 	}
 	e.Add(Event{Email: "other@example.com", Timestamp: t0, Kind: KindDelivered})
-	r, steps, found := e.Explain("  A@Example.com ")
-	if !found {
-		t.Fatal("not found")
+	r, steps, err := e.Explain("  A@Example.com ")
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(steps) != 4 {
 		t.Fatalf("%d steps, want 4: %+v", len(steps), steps)
@@ -400,8 +401,8 @@ func TestExplain(t *testing.T) {
 			t.Errorf("steps out of order: %v", steps)
 		}
 	}
-	if _, _, found := e.Explain("nobody@example.com"); found {
-		t.Error("found a contact without events")
+	if _, _, err := e.Explain("nobody@example.com"); !errors.Is(err, ErrUnknownContact) {
+		t.Errorf("contact without events: %v, want ErrUnknownContact", err)
 	}
 	// Explain does not consume: Rate still sees both contacts.
 	res, err := e.Rate(context.Background())
@@ -411,6 +412,44 @@ func TestExplain(t *testing.T) {
 	if _, err := e.Rate(context.Background()); err != ErrRated {
 		t.Errorf("second Rate: %v, want ErrRated", err)
 	}
+}
+
+// TestExplainErrors: Explain agrees with Rate about which contacts have a
+// rating.
+func TestExplainErrors(t *testing.T) {
+	t.Parallel()
+	asOf := t0.Add(24 * time.Hour)
+	newEngine := func() *Engine {
+		e := New(Options{AsOf: asOf})
+		e.Add(Event{Email: "early@example.com", Timestamp: t0, Kind: KindDelivered, EventID: "e1"})
+		e.Add(Event{Email: "early@example.com", Timestamp: t0.Add(time.Hour), Kind: KindOpen, EventID: "e2"})
+		e.Add(Event{Email: "late@example.com", Timestamp: asOf.Add(time.Hour), Kind: KindDelivered, EventID: "l1"})
+		e.Add(Event{Email: "late@example.com", Timestamp: asOf.Add(2 * time.Hour), Kind: KindOpen, EventID: "l2"})
+		return e
+	}
+	e := newEngine()
+	r, steps, err := e.Explain("late@example.com")
+	if !errors.Is(err, ErrNoEventsAsOf) {
+		t.Fatalf("contact with only later events: %v, want ErrNoEventsAsOf", err)
+	}
+	if r != (Rating{}) {
+		t.Errorf("rating %+v, want the zero Rating", r)
+	}
+	if len(steps) != 2 || !steps[0].Ignored || !steps[1].Ignored {
+		t.Errorf("steps %+v, want the 2 later events, ignored", steps)
+	}
+	if r, _, err := e.Explain("early@example.com"); err != nil || r.Score != 1 {
+		t.Errorf("early contact: %v, rating %+v", err, r)
+	}
+	// Rate agrees: the late contact has no rating.
+	res, err := e.Rate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Ratings) != 1 || res.Ratings[0].Email != "early@example.com" {
+		t.Errorf("ratings %+v, want early@example.com only", res.Ratings)
+	}
+
 }
 
 // TestHighScoreBoundary: the "high score" test of a hard bounce uses the

@@ -150,9 +150,23 @@ func newRateExplainCmd() *cobra.Command {
 			if err := rateReadAll(cmd, e, "rate explain", args[1:]); err != nil {
 				return err
 			}
-			r, steps, found := e.Explain(args[0])
-			if !found {
+			r, steps, err := e.Explain(args[0])
+			switch {
+			case errors.Is(err, rating.ErrUnknownContact):
 				return &exitError{code: 1, err: fmt.Errorf("rate explain: no events for %q", args[0])}
+			case errors.Is(err, rating.ErrNoEventsAsOf):
+				// As `sgseq rate` would: no rating. Show what was ignored.
+				asOf := "--as-of"
+				if !opts.AsOf.IsZero() {
+					asOf = opts.AsOf.UTC().Format(time.RFC3339)
+				}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "%s: no rating: no events at or before %s; %d later events, all ignored:\n",
+					strings.ToLower(strings.TrimSpace(args[0])), asOf, len(steps))
+				rateWriteExplainSteps(w, steps)
+				return &exitError{code: 1, err: fmt.Errorf("rate explain: no events for %q at or before %s", args[0], asOf)}
+			case err != nil:
+				return fmt.Errorf("rate explain: %w", err)
 			}
 			rateWriteExplain(cmd.OutOrStdout(), r, steps)
 			return nil

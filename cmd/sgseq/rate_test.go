@@ -158,6 +158,62 @@ func TestRateCommand(t *testing.T) {
 	}
 }
 
+// TestRateExplainAsOf: a contact whose every event is after --as-of has no
+// rating in `sgseq rate`, so explain says so and exits 1 as for an unknown
+// contact, listing the later events as ignored.
+func TestRateExplainAsOf(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "events.ndjson")
+	events := `{"email":"early@x.com","timestamp":1767000000,"event":"delivered","sg_event_id":"e1"}
+{"email":"late@x.com","timestamp":1767200000,"event":"delivered","sg_event_id":"l1"}
+{"email":"late@x.com","timestamp":1767203600,"event":"open","sg_event_id":"l2"}
+`
+	if err := os.WriteFile(path, []byte(events), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const asOf = "1767100000"
+	rated, _, err := rateRun(t, "--as-of", asOf, "-q", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(rated, "late@x.com") || !strings.Contains(rated, "early@x.com") {
+		t.Fatalf("rate output:\n%s", rated)
+	}
+	for _, tc := range []struct {
+		name, email string
+		want        []string // in stdout
+	}{
+		{"only later events", "Late@X.com", []string{
+			"late@x.com: no rating: no events at or before 2025-12-30T13:06:40Z; 2 later events, all ignored:",
+			"delivered", "open"}},
+		{"unknown", "nobody@x.com", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := rateRun(t, "explain", "--as-of", asOf, tc.email, path)
+			var ee *exitError
+			if !errors.As(err, &ee) || ee.code != 1 {
+				t.Fatalf("err %v, want exit status 1", err)
+			}
+			if strings.Contains(out, "score") {
+				t.Errorf("output shows a score:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if tc.want != nil && strings.Count(out, "ignored") < 3 {
+				t.Errorf("later events not marked ignored:\n%s", out)
+			}
+		})
+	}
+	// A contact with events up to --as-of is explained as usual.
+	out, _, err := rateRun(t, "explain", "--as-of", asOf, "early@x.com", path)
+	if err != nil || !strings.HasPrefix(out, "early@x.com: score 0 (") {
+		t.Errorf("early contact: %v\n%s", err, out)
+	}
+}
+
 func TestRateCommandErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

@@ -15,6 +15,8 @@
 //
 // [Decode] is the simple one-event-at-a-time reader (iter.Seq2) of the same
 // formats; [Engine.Explain] lists one contact's events with their effect.
+// Rate consumes the stored events: call Explain before it (after it,
+// Explain returns [ErrRated]).
 //
 // # The model
 //

@@ -86,8 +86,10 @@ type Engine struct {
 
 // Errors of [Engine] methods; test with errors.Is.
 var (
-	// ErrRated is returned when an Engine is used after Rate.
-	ErrRated = errors.New("rating: engine already rated")
+	// ErrRated is returned by [Engine.Read], [Engine.ReadFile],
+	// [Engine.Rate] and [Engine.Explain] after Rate, which consumes the
+	// stored events.
+	ErrRated = errors.New("rating: engine already rated (Rate consumes the events; read and explain before it)")
 	// ErrUnknownContact is returned by [Engine.Explain] when no event of
 	// the contact was read.
 	ErrUnknownContact = errors.New("rating: no events for this contact")
@@ -570,8 +572,12 @@ func (w *worker) flush() {
 }
 
 // Add adds one decoded event, as if read from input. An event without
-// email, timestamp or a known kind is counted as skipped.
+// email, timestamp or a known kind is counted as skipped. After
+// [Engine.Rate] it does nothing.
 func (e *Engine) Add(ev Event) {
+	if e.rated {
+		return
+	}
 	w := e.workers[0]
 	w.read++
 	var sc scanner
@@ -869,13 +875,18 @@ func (e *Engine) ratePart(p int, m *mergedPart, out []Rating, asOf uint32, buf *
 // Explain rates one contact and returns every event of it in time order
 // with how it moved the score (duplicates and events after the as-of time
 // are listed as ignored), exactly as [Engine.Rate] would rate it. It does
-// not consume the engine.
+// not consume the engine and may be called any number of times, but only
+// before Rate: Rate consumes the stored events, so Explain after Rate
+// returns [ErrRated].
 //
 // Explain returns [ErrUnknownContact] if no event of email was read, and
 // [ErrNoEventsAsOf] if every event of it is after the as-of time (Rate
 // gives such a contact no rating); steps then still lists those events,
 // all ignored. r is the zero Rating whenever err is not nil.
 func (e *Engine) Explain(email string) (r Rating, steps []Step, err error) {
+	if e.rated {
+		return Rating{}, nil, ErrRated
+	}
 	email = strings.ToLower(strings.TrimSpace(email))
 	k := keyOf([]byte(email))
 	p := partOf([]byte(email))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -415,7 +416,7 @@ func TestExplain(t *testing.T) {
 }
 
 // TestExplainErrors: Explain agrees with Rate about which contacts have a
-// rating.
+// rating, and refuses to answer after Rate consumed the events.
 func TestExplainErrors(t *testing.T) {
 	t.Parallel()
 	asOf := t0.Add(24 * time.Hour)
@@ -450,6 +451,23 @@ func TestExplainErrors(t *testing.T) {
 		t.Errorf("ratings %+v, want early@example.com only", res.Ratings)
 	}
 
+	// After Rate the events are gone: every contact, known or not, gets
+	// ErrRated instead of a wrong "unknown contact".
+	for _, email := range []string{"early@example.com", "late@example.com", "nobody@example.com"} {
+		t.Run(email, func(t *testing.T) {
+			r, steps, err := e.Explain(email)
+			if !errors.Is(err, ErrRated) || r != (Rating{}) || steps != nil {
+				t.Errorf("Explain after Rate: %v, %+v, %v; want ErrRated", err, r, steps)
+			}
+		})
+	}
+	e.Add(Event{Email: "new@example.com", Timestamp: t0, Kind: KindDelivered}) // ignored, no panic
+	if _, _, err := e.Explain("new@example.com"); !errors.Is(err, ErrRated) {
+		t.Errorf("Explain of a contact added after Rate: %v, want ErrRated", err)
+	}
+	if err := e.Read(context.Background(), "x.ndjson", strings.NewReader("")); !errors.Is(err, ErrRated) {
+		t.Errorf("Read after Rate: %v, want ErrRated", err)
+	}
 }
 
 // TestHighScoreBoundary: the "high score" test of a hard bounce uses the

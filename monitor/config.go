@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path"
 	"slices"
@@ -29,11 +30,15 @@ const (
 	EnvSlackHook   = "SLACK_WEBHOOK_URL" // notify.slack.webhook_url
 	EnvSlackToken  = "SLACK_BOT_TOKEN"   // notify.slack.bot_token
 	EnvSlackChan   = "SLACK_CHANNEL"     // notify.slack.channel
+	EnvSlackAPIURL = "SLACK_API_URL"     // notify.slack.api_url
 	EnvStorePath   = "SGSEQ_DB"          // store.path
 	DefaultHTTP    = "127.0.0.1:9464"    // default http.addr
 	DefaultCron    = "0 6 * * *"         // default schedule: daily at 06:00 UTC
-	MaxWindowDays  = 90                  // SendGrid keeps SEQ scores this many days
-	defaultBackDay = 30
+	// DefaultSlackAPIURL is the default notify.slack.api_url, slack-go's
+	// default Slack Web API base.
+	DefaultSlackAPIURL = "https://slack.com/api/"
+	MaxWindowDays      = 90 // SendGrid keeps SEQ scores this many days
+	defaultBackDay     = 30
 )
 
 // Config is the monitor's configuration, read from YAML by [Load] or built
@@ -124,6 +129,10 @@ type SlackConfig struct {
 	BotToken secret.Secret `yaml:"bot_token"`
 	// Channel is the channel for BotToken (env SLACK_CHANNEL).
 	Channel string `yaml:"channel"`
+	// APIURL is the base URL of the Slack Web API the bot posts to (env
+	// SLACK_API_URL), for Enterprise Grid proxies and tests. Default
+	// [DefaultSlackAPIURL]; unused with WebhookURL.
+	APIURL string `yaml:"api_url"`
 	// DigestThreshold: with more alerts than this in one sweep, one digest
 	// grouped by severity is sent instead of one message per account.
 	// Default 5; 0 always sends a digest.
@@ -177,7 +186,7 @@ func DefaultConfig() Config {
 		Rules:    defaultRules(),
 		Notify: NotifyConfig{
 			RepeatInterval: 24 * time.Hour,
-			Slack:          SlackConfig{DigestThreshold: 5, TopN: 10},
+			Slack:          SlackConfig{APIURL: DefaultSlackAPIURL, DigestThreshold: 5, TopN: 10},
 		},
 		Sweep: SweepConfig{
 			Concurrency:    4,
@@ -307,6 +316,11 @@ func (c *Config) Validate() error {
 	}
 	if !s.WebhookURL.IsZero() && !strings.HasPrefix(s.WebhookURL.Reveal(), "https://") && !strings.HasPrefix(s.WebhookURL.Reveal(), "http://") {
 		add("notify.slack.webhook_url", "want an https:// URL")
+	}
+	if s.APIURL != "" {
+		if u, err := url.Parse(s.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("notify.slack.api_url", "want an http:// or https:// URL such as %s", DefaultSlackAPIURL)
+		}
 	}
 	if !s.BotToken.IsZero() && s.Channel == "" {
 		errs = append(errs, c.fieldErr("notify.slack.channel", fmt.Errorf("%w with bot_token (set it or $%s)", ErrRequired, EnvSlackChan)))
@@ -483,6 +497,7 @@ func (c *Config) applyEnv(env Env) {
 		}
 	})
 	set(EnvSlackChan, "notify.slack.channel", func(v string) { c.Notify.Slack.Channel = v })
+	set(EnvSlackAPIURL, "notify.slack.api_url", func(v string) { c.Notify.Slack.APIURL = v })
 	set(EnvStorePath, "store.path", func(v string) { c.Store.Path = v })
 }
 

@@ -162,6 +162,33 @@ log: {level: debug, format: json}
 			wantErr: []string{"cfg.yaml:5: notify.slack.channel: required with bot_token", "cfg.yaml:3: sendgrid.region: invalid value: \"mars\"", "cfg.yaml:8: sweep.concurrency"},
 		},
 		{
+			name: "slack api_url default, from the file, from the env",
+			yaml: "sendgrid:\n  api_key: x\nnotify:\n  slack:\n    api_url: https://grid.example/api/\n",
+			env:  mapEnv(),
+			check: func(t *testing.T, c Config) {
+				if c.Notify.Slack.APIURL != "https://grid.example/api/" {
+					t.Errorf("api_url = %q", c.Notify.Slack.APIURL)
+				}
+				if d := DefaultConfig().Notify.Slack.APIURL; d != "https://slack.com/api/" {
+					t.Errorf("default api_url = %q", d)
+				}
+				e, err := Parse("cfg.yaml", []byte("sendgrid:\n  api_key: x\nnotify:\n  slack:\n    api_url: https://grid.example/api/\n"), mapEnv(EnvSlackAPIURL, "http://127.0.0.1:8080/api/"))
+				if err != nil || e.Notify.Slack.APIURL != "http://127.0.0.1:8080/api/" {
+					t.Errorf("$SLACK_API_URL: api_url = %q, err %v", e.Notify.Slack.APIURL, err)
+				}
+			},
+		},
+		{
+			name:    "slack api_url not a URL",
+			yaml:    "sendgrid:\n  api_key: x\nnotify:\n  slack:\n    api_url: slack.com/api\n",
+			wantErr: []string{"cfg.yaml:5: notify.slack.api_url: invalid value: want an http:// or https:// URL such as https://slack.com/api/"},
+		},
+		{
+			name:    "slack api_url without a host",
+			yaml:    "sendgrid:\n  api_key: x\nnotify:\n  slack:\n    api_url: \"https:///api/\"\n",
+			wantErr: []string{"cfg.yaml:5: notify.slack.api_url: invalid value"},
+		},
+		{
 			name:    "duplicate key",
 			yaml:    "sendgrid:\n  api_key: x\n  api_key: y\n",
 			wantErr: []string{"cfg.yaml:3: sendgrid.api_key: invalid value: key \"api_key\" appears twice"},

@@ -326,6 +326,9 @@ func NewNotifier(cfg Config, stdout io.Writer, logger *slog.Logger, hc *http.Cli
 		}
 		return n, nil
 	case !s.BotToken.IsZero():
+		if s.APIURL != "" {
+			opts = append(opts, notify.WithAPIURL(s.APIURL))
+		}
 		n, err := notify.NewBot(s.BotToken, s.Channel, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("monitor: slack bot: %w", err)

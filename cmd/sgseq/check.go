@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sgseq/sgseq/monitor"
 	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/notify"
 )
 
 func init() { rootCmd.AddCommand(newCheckCmd()) }
@@ -56,7 +58,7 @@ advice. The log notifier (no Slack configured) then writes to stderr.`,
 			defer d.Close()
 			res, err := d.Sweep(cmd.Context(), monitor.SweepOptions{})
 			if err != nil {
-				return err
+				return monSlackHint(err)
 			}
 			out := cmd.OutOrStdout()
 			if format == "json" {
@@ -86,4 +88,17 @@ advice. The log notifier (no Slack configured) then writes to stderr.`,
 	monAddConfigFlag(cmd, &configPath)
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// monSlackHint adds what to check to a Slack delivery error whose cause
+// is the configuration (channel or credentials); other errors pass
+// through. errors.Is/As still see the original error.
+func monSlackHint(err error) error {
+	switch {
+	case errors.Is(err, notify.ErrChannelNotFound):
+		return fmt.Errorf("%w (check $%s / notify.slack.channel: use the channel ID, and invite the bot to the channel)", err, monitor.EnvSlackChan)
+	case errors.Is(err, notify.ErrAuth):
+		return fmt.Errorf("%w (check the bot token or webhook URL, and the bot's chat:write scope)", err)
+	}
+	return err
 }

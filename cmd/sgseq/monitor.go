@@ -34,8 +34,8 @@ successful sweep is older than one schedule period. It serves /healthz,
 /readyz and /metrics on http.addr (default 127.0.0.1:9464).
 
 Without --config it runs from the environment: SENDGRID_API_KEY,
-SENDGRID_BASE_URL, SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN + SLACK_CHANNEL,
-SGSEQ_DB.`,
+SENDGRID_BASE_URL, SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN + SLACK_CHANNEL
+(+ SLACK_API_URL for another Slack API base), SGSEQ_DB.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, logger, err := monLoad(cmd, configPath, true)

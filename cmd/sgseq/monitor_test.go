@@ -27,7 +27,7 @@ func monSim(t *testing.T, opts ...seqtest.Option) string {
 	cliSim(t, opts...)
 	db := filepath.Join(t.TempDir(), "sgseq.db")
 	t.Setenv("SGSEQ_DB", db)
-	for _, k := range []string{"SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_CHANNEL"} {
+	for _, k := range []string{"SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_CHANNEL", "SLACK_API_URL"} {
 		t.Setenv(k, "")
 	}
 	return db

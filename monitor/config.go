@@ -17,6 +17,7 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/internal/secret"
+	"github.com/sgseq/sgseq/monitor/notify"
 	"github.com/sgseq/sgseq/monitor/pools"
 	"github.com/sgseq/sgseq/monitor/rules"
 )
@@ -314,8 +315,10 @@ func (c *Config) Validate() error {
 	if !s.WebhookURL.IsZero() && !s.BotToken.IsZero() {
 		add("notify.slack", "set webhook_url or bot_token, not both")
 	}
-	if !s.WebhookURL.IsZero() && !strings.HasPrefix(s.WebhookURL.Reveal(), "https://") && !strings.HasPrefix(s.WebhookURL.Reveal(), "http://") {
-		add("notify.slack.webhook_url", "want an https:// URL")
+	if !s.WebhookURL.IsZero() {
+		if err := notify.CheckWebhookURL(s.WebhookURL); err != nil {
+			add("notify.slack.webhook_url", "%v", err)
+		}
 	}
 	if s.APIURL != "" {
 		if u, err := url.Parse(s.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -189,6 +189,25 @@ log: {level: debug, format: json}
 			wantErr: []string{"cfg.yaml:5: notify.slack.api_url: invalid value"},
 		},
 		{
+			name:    "webhook http to a public host",
+			yaml:    "sendgrid:\n  api_key: x\nnotify:\n  slack:\n    webhook_url: http://hooks.slack.com/services/T/B/plainSECRET\n",
+			wantErr: []string{"cfg.yaml:5: notify.slack.webhook_url: invalid value: webhook URL is http:// to a host that is not loopback: want an https:// URL with a host (http:// only for a loopback host: localhost, 127.0.0.1, [::1])"},
+		},
+		{
+			name:    "webhook other scheme",
+			yaml:    "sendgrid:\n  api_key: x\nnotify:\n  slack:\n    webhook_url: ftp://hooks.slack.com/x\n",
+			wantErr: []string{"cfg.yaml:5: notify.slack.webhook_url: invalid value: webhook URL has a scheme other than https"},
+		},
+		{
+			name: "webhook http to loopback",
+			yaml: "sendgrid:\n  api_key: x\nnotify:\n  slack:\n    webhook_url: http://127.0.0.1:8080/hook\n",
+			check: func(t *testing.T, c Config) {
+				if c.Notify.Slack.WebhookURL.Reveal() != "http://127.0.0.1:8080/hook" {
+					t.Errorf("webhook_url not kept")
+				}
+			},
+		},
+		{
 			name:    "duplicate key",
 			yaml:    "sendgrid:\n  api_key: x\n  api_key: y\n",
 			wantErr: []string{"cfg.yaml:3: sendgrid.api_key: invalid value: key \"api_key\" appears twice"},

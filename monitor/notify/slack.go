@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,24 +34,54 @@ type Webhook struct {
 var _ Notifier = (*Webhook)(nil)
 
 // NewWebhook returns a notifier posting to the incoming-webhook URL u
-// (https://hooks.slack.com/services/...). It fails on an empty or malformed
-// URL; the error never quotes the URL.
+// (https://hooks.slack.com/services/...). It fails on a URL that
+// [CheckWebhookURL] refuses; the error never quotes the URL.
 func NewWebhook(u secret.Secret, opts ...Option) (*Webhook, error) {
-	if u.IsZero() {
-		return nil, errors.New("notify: webhook URL is empty")
+	if err := CheckWebhookURL(u); err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
 	}
-	p, err := url.Parse(strings.TrimSpace(u.Reveal()))
-	if err != nil {
-		return nil, errors.New("notify: webhook URL is not a valid URL")
-	}
-	if p.Scheme != "https" && p.Scheme != "http" || p.Host == "" {
-		return nil, errors.New("notify: webhook URL must be an http(s) URL with a host")
-	}
+	p, _ := url.Parse(strings.TrimSpace(u.Reveal())) // checked above
 	c, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
 	return &Webhook{url: secret.Secret(p.String()), cfg: c}, nil
+}
+
+// CheckWebhookURL reports whether u can be an incoming-webhook URL: an
+// https:// URL with a host, or an http:// URL whose host is loopback
+// (localhost, 127.0.0.0/8, ::1), for local tests. The error never quotes
+// the URL.
+func CheckWebhookURL(u secret.Secret) error {
+	const want = "want an https:// URL with a host (http:// only for a loopback host: localhost, 127.0.0.1, [::1])"
+	if u.IsZero() {
+		return errors.New("webhook URL is empty")
+	}
+	p, err := url.Parse(strings.TrimSpace(u.Reveal()))
+	if err != nil {
+		return errors.New("webhook URL is not a valid URL: " + want)
+	}
+	switch {
+	case p.Host == "" || p.Hostname() == "":
+		return errors.New("webhook URL has no host: " + want)
+	case p.Scheme == "https":
+		return nil
+	case p.Scheme == "http" && isLoopback(p.Hostname()):
+		return nil
+	case p.Scheme == "http":
+		return errors.New("webhook URL is http:// to a host that is not loopback: " + want)
+	}
+	return errors.New("webhook URL has a scheme other than https: " + want)
+}
+
+// isLoopback reports whether host (no port, no brackets) is localhost or
+// a loopback IP address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Name returns "slack-webhook".

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -354,7 +352,7 @@ func TestMonitorCommandRunsAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cliResetFlags(rootCmd, ctx)
-	var out, errb monSyncBuf
+	var out, errb syncBuffer
 	rootCmd.SetOut(&out)
 	rootCmd.SetErr(&errb)
 	rootCmd.SetArgs([]string{"monitor", "--config", cfgPath, "--log-level", "debug"})
@@ -389,20 +387,3 @@ func TestMonitorCommandRunsAndStops(t *testing.T) {
 	}
 }
 
-// monSyncBuf is a bytes.Buffer safe for one writer and concurrent readers.
-type monSyncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (m *monSyncBuf) Write(p []byte) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.b.Write(p)
-}
-
-func (m *monSyncBuf) String() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.b.String()
-}

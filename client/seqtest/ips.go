@@ -5,34 +5,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/sgseq/sgseq/client"
 )
-
-// ipJSON is one item of GET /v3/ips.
-type ipJSON struct {
-	IP           string   `json:"ip"`
-	Subusers     []string `json:"subusers"`
-	Pools        []string `json:"pools"`
-	RDNS         string   `json:"rdns"`
-	Warmup       bool     `json:"warmup"`
-	StartDate    int64    `json:"start_date"`
-	Whitelabeled bool     `json:"whitelabeled"`
-	AssignedAt   int64    `json:"assigned_at"`
-}
-
-type poolName struct {
-	Name string `json:"name"`
-}
-
-type poolIPJSON struct {
-	IP        string `json:"ip"`
-	StartDate int64  `json:"start_date"`
-	Warmup    bool   `json:"warmup"`
-}
-
-type poolDetailJSON struct {
-	Name string       `json:"pool_name"`
-	IPs  []poolIPJSON `json:"ips"`
-}
 
 type addedIPJSON struct {
 	IP        string   `json:"ip"`
@@ -52,8 +27,9 @@ func nonNil(v []string) []string {
 	return v
 }
 
-func (s *Server) ipJSON(ip *IPAddr) ipJSON {
-	return ipJSON{
+// ipJSON is one item of GET /v3/ips, in the client's own wire type.
+func (s *Server) ipJSON(ip *IPAddr) client.IP {
+	return client.IP{
 		IP:           ip.IP,
 		Subusers:     nonNil(slices.Clone(ip.Subusers)),
 		Pools:        nonNil(slices.Clone(ip.Pools)),
@@ -89,7 +65,7 @@ func (s *Server) handleIPs(w http.ResponseWriter, r *http.Request) {
 	sub := r.URL.Query().Get("subuser")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []ipJSON{}
+	out := []client.IP{}
 	skipped := 0
 	for i := range s.acct.IPs {
 		ip := &s.acct.IPs[i]
@@ -112,9 +88,9 @@ func (s *Server) handleIPs(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handlePools(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]poolName, 0, len(s.acct.Pools))
+	out := make([]client.Pool, 0, len(s.acct.Pools))
 	for _, p := range s.acct.Pools {
-		out = append(out, poolName{Name: p})
+		out = append(out, client.Pool{Name: p})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -128,10 +104,10 @@ func (s *Server) handlePool(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "", "pool not found")
 		return
 	}
-	out := poolDetailJSON{Name: name, IPs: []poolIPJSON{}}
+	out := client.PoolDetail{Name: name, IPs: []client.PoolIP{}}
 	for _, ip := range s.acct.IPs {
 		if slices.Contains(ip.Pools, name) {
-			out.IPs = append(out.IPs, poolIPJSON{IP: ip.IP, StartDate: s.ipStart(), Warmup: ip.Warmup})
+			out.IPs = append(out.IPs, client.PoolIP{IP: ip.IP, StartDate: s.ipStart(), Warmup: ip.Warmup})
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -149,7 +125,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 // handleCreatePool serves POST /v3/ips/pools {"name"}: 200 {"name"}; 400
 // for an empty or duplicate name.
 func (s *Server) handleCreatePool(w http.ResponseWriter, r *http.Request) {
-	var in poolName
+	var in client.Pool
 	if !decodeBody(w, r, &in) {
 		return
 	}
@@ -164,7 +140,7 @@ func (s *Server) handleCreatePool(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.acct.Pools = append(s.acct.Pools, in.Name)
-	writeJSON(w, http.StatusOK, poolName{Name: in.Name})
+	writeJSON(w, http.StatusOK, client.Pool{Name: in.Name})
 }
 
 // handleAddPoolIP serves POST /v3/ips/pools/{name}/ips {"ip"}: 201 with the

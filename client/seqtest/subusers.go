@@ -3,16 +3,9 @@ package seqtest
 import (
 	"net/http"
 	"strconv"
-)
 
-// subuserJSON is one item of GET /v3/subusers.
-type subuserJSON struct {
-	ID       int64  `json:"id"`
-	Username string `json:"username"`
-	Email    string `json:"email"`
-	Disabled bool   `json:"disabled"`
-	Region   string `json:"region,omitempty"`
-}
+	"github.com/sgseq/sgseq/client"
+)
 
 // offsetParams reads the limit (default def, at most 500) and offset
 // parameters of an offset-paged list, answering 400 when one is invalid.
@@ -59,7 +52,7 @@ func (s *Server) handleSubusers(w http.ResponseWriter, r *http.Request) {
 	}
 	withRegion := region != "" || q.Get("include_region") == "true"
 	username := q.Get("username")
-	out := []subuserJSON{}
+	out := []client.Subuser{}
 	skipped := 0
 	for _, sub := range s.subsByID {
 		if username != "" && sub.Username != username {
@@ -75,7 +68,7 @@ func (s *Server) handleSubusers(w http.ResponseWriter, r *http.Request) {
 		if len(out) == limit {
 			break
 		}
-		it := subuserJSON{ID: sub.ID, Username: sub.Username, Email: sub.Email, Disabled: sub.Disabled}
+		it := client.Subuser{ID: sub.ID, Username: sub.Username, Email: sub.Email, Disabled: sub.Disabled}
 		if withRegion {
 			it.Region = sub.region()
 		}

@@ -140,7 +140,10 @@ func (d *Daemon) Sweep(ctx context.Context, opts SweepOptions) (*SweepResult, er
 	res := &SweepResult{AsOf: client.DateOf(start).AddDays(-1)}
 	id, err := d.store.BeginSweep(ctx, start)
 	if err != nil {
-		return res, fmt.Errorf("sweep: %w", err)
+		err = fmt.Errorf("sweep: %w", err)
+		// Logged here: a scheduled run has no caller to report to.
+		d.logger.LogAttrs(ctx, slog.LevelError, "sweep failed", slog.Any(LogKeyError, err))
+		return res, err
 	}
 	defer func() {
 		// Record a panicking sweep as failed, then let the panic go on to
@@ -148,7 +151,9 @@ func (d *Daemon) Sweep(ctx context.Context, opts SweepOptions) (*SweepResult, er
 		if p := recover(); p != nil {
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			_ = d.store.FinishSweep(fctx, id, d.now(), fmt.Errorf("panic: %v", p))
+			if ferr := d.store.FinishSweep(fctx, id, d.now(), fmt.Errorf("panic: %v", p)); ferr != nil {
+				d.logger.LogAttrs(fctx, slog.LevelError, "recording the panicked sweep failed", slog.Any(LogKeyError, ferr))
+			}
 			panic(p)
 		}
 	}()

@@ -386,4 +386,3 @@ func TestMonitorCommandRunsAndStops(t *testing.T) {
 		t.Error("API key in the output")
 	}
 }
-

@@ -14,8 +14,6 @@ import (
 	"github.com/sgseq/sgseq/monitor"
 )
 
-func init() { rootCmd.AddCommand(newBackfillCmd()) }
-
 func newBackfillCmd() *cobra.Command {
 	var configPath string
 	var days int

@@ -12,8 +12,6 @@ import (
 	"github.com/sgseq/sgseq/monitor/notify"
 )
 
-func init() { rootCmd.AddCommand(newCheckCmd()) }
-
 // checkJSON is the stable output of "sgseq check -o json".
 type checkJSON struct {
 	// Alerts holds one object per alert that fired, was reminded or

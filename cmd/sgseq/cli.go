@@ -13,9 +13,9 @@ package main
 //	cliYesterday() client.Date                       the latest complete UTC day
 //	cliFloat(v float64) string                       a score as text: 4, 3.5
 //
-// Persistent flags on rootCmd (added here): --api-key-file, --base-url
-// (env SENDGRID_BASE_URL), --region global|eu, --log-level
-// debug|info|warn|error, --log-format text|json.
+// Persistent flags on the root command (cliAddPersistentFlags):
+// --api-key-file, --base-url (env SENDGRID_BASE_URL), --region global|eu,
+// --log-level debug|info|warn|error, --log-format text|json.
 
 import (
 	"encoding/csv"
@@ -48,8 +48,9 @@ const (
 	outputCSV   = "csv"
 )
 
-func init() {
-	pf := rootCmd.PersistentFlags()
+// cliAddPersistentFlags adds the flags every command takes to root.
+func cliAddPersistentFlags(root *cobra.Command) {
+	pf := root.PersistentFlags()
 	pf.String("api-key-file", "", "read the SendGrid API key from this file (default: $"+envAPIKey+")")
 	pf.String("base-url", "", "SendGrid API base URL, e.g. a proxy or \"sgseq sim\" (default: $"+envBaseURL+", else by --region)")
 	pf.String("region", string(client.Global), "API region: global or eu")

@@ -16,29 +16,7 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/client/seqtest"
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
-
-// cliResetFlags puts every flag of the command tree back to its default
-// and sets ctx on every command: rootCmd is a package variable, so values
-// (and cobra's remembered context of subcommands) would leak between runs.
-func cliResetFlags(c *cobra.Command, ctx context.Context) {
-	c.SetContext(ctx)
-	reset := func(f *pflag.Flag) {
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			_ = sv.Replace(nil)
-		} else {
-			_ = f.Value.Set(f.DefValue)
-		}
-		f.Changed = false
-	}
-	c.Flags().VisitAll(reset)
-	c.PersistentFlags().VisitAll(reset)
-	for _, sub := range c.Commands() {
-		cliResetFlags(sub, ctx)
-	}
-}
 
 // cliRun runs sgseq with args in-process and returns stdout, stderr and
 // the error Execute returned. The API key and base URL come from the
@@ -47,12 +25,8 @@ func cliRun(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cliResetFlags(rootCmd, ctx)
 	var out, errb bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&errb)
-	rootCmd.SetArgs(args)
-	err := rootCmd.ExecuteContext(ctx)
+	err := execute(ctx, args, &out, &errb)
 	return out.String(), errb.String(), err
 }
 
@@ -398,8 +372,7 @@ func (s *syncBuffer) String() string {
 func TestSim(t *testing.T) {
 	var out, errb syncBuffer
 	cmd := newSimCmd()
-	rootCmd.AddCommand(cmd) // for the persistent flags
-	t.Cleanup(func() { rootCmd.RemoveCommand(cmd) })
+	newRootCmd().AddCommand(cmd) // for the persistent flags
 	cmd.SetOut(&out)
 	cmd.SetErr(&errb)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -483,7 +456,7 @@ func TestDemoClientSection(t *testing.T) {
 }
 
 func TestDemoRegistryOrder(t *testing.T) {
-	secs := demoRegistered()
+	secs := demoAll()
 	for i := 1; i < len(secs); i++ {
 		if secs[i-1].Order > secs[i].Order {
 			t.Fatalf("sections out of order: %v then %v", secs[i-1].Order, secs[i].Order)

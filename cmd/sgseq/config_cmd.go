@@ -7,13 +7,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() {
-	cfgCmd := &cobra.Command{
+// newConfigCmd returns "sgseq config", the parent of the config commands.
+func newConfigCmd() *cobra.Command {
+	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Work with the monitor's configuration file",
 	}
-	cfgCmd.AddCommand(newConfigValidateCmd())
-	rootCmd.AddCommand(cfgCmd)
+	cmd.AddCommand(newConfigValidateCmd())
+	return cmd
 }
 
 func newConfigValidateCmd() *cobra.Command {

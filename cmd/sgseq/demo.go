@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sgseq/sgseq/client"
@@ -36,31 +34,16 @@ type demoSection struct {
 	Run   func(ctx context.Context, env *demoEnv) error
 }
 
-var (
-	demoMu       sync.Mutex
-	demoSections []demoSection
-)
-
-// registerDemo adds a section to "sgseq demo". Call it from an init
-// function: func init() { registerDemo(demoSection{Order: 20, ...}) }.
-func registerDemo(s demoSection) {
-	demoMu.Lock()
-	defer demoMu.Unlock()
-	demoSections = append(demoSections, s)
+// demoAll returns every section of "sgseq demo" in order. Each section's
+// Run lives in its own demo_*.go file.
+func demoAll() []demoSection {
+	return []demoSection{
+		{Order: 10, Title: "Client queries: scores, subusers and pools", Run: demoClientQueries},
+		{Order: 20, Title: "Monitor: backfill, daily sweeps, Slack alerts", Run: demoMonitor},
+		{Order: 30, Title: "IP pools: a grouping plan from subuser scores", Run: demoPools},
+		{Order: 40, Title: "Contact ratings from Event Webhook data", Run: demoRating},
+	}
 }
-
-// demoRegistered returns the sections sorted by Order, then Title.
-func demoRegistered() []demoSection {
-	demoMu.Lock()
-	defer demoMu.Unlock()
-	out := slices.Clone(demoSections)
-	slices.SortStableFunc(out, func(a, b demoSection) int {
-		return cmp.Or(cmp.Compare(a.Order, b.Order), strings.Compare(a.Title, b.Title))
-	})
-	return out
-}
-
-func init() { rootCmd.AddCommand(newDemoCmd()) }
 
 func newDemoCmd() *cobra.Command {
 	var only []int
@@ -102,7 +85,7 @@ func demoRun(ctx context.Context, out io.Writer, only []int) error {
 		srv.URL, client.DateOf(now).AddDays(-1))
 	var errs []error
 	ran := 0
-	for _, s := range demoRegistered() {
+	for _, s := range demoAll() {
 		if len(only) > 0 && !slices.Contains(only, s.Order) {
 			continue
 		}
@@ -121,10 +104,6 @@ func demoRun(ctx context.Context, out io.Writer, only []int) error {
 		return fmt.Errorf("demo: no section matches --section %v", only)
 	}
 	return errors.Join(errs...)
-}
-
-func init() {
-	registerDemo(demoSection{Order: 10, Title: "Client queries: scores, subusers and pools", Run: demoClientQueries})
 }
 
 // demoClientQueries shows what the query commands print against the

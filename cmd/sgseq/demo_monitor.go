@@ -14,10 +14,6 @@ import (
 	"github.com/sgseq/sgseq/monitor/notify"
 )
 
-func init() {
-	registerDemo(demoSection{Order: 20, Title: "Monitor: backfill, daily sweeps, Slack alerts", Run: demoMonitor})
-}
-
 // monDemoDays is how many daily sweeps the demo replays.
 const monDemoDays = 7
 

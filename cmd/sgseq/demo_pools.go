@@ -11,10 +11,6 @@ import (
 	"github.com/sgseq/sgseq/monitor/store"
 )
 
-func init() {
-	registerDemo(demoSection{Order: 30, Title: "IP pools: a grouping plan from subuser scores", Run: demoPools})
-}
-
 // poolsDemoConfig maps the tiers onto the demo account's pools: its
 // "transactional" senders score 5, "marketing" 4 and "shared" 3.
 func poolsDemoConfig() pools.Config {

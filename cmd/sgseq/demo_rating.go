@@ -13,10 +13,6 @@ import (
 	"github.com/sgseq/sgseq/rating/gen"
 )
 
-func init() {
-	registerDemo(demoSection{Order: 40, Title: "Contact ratings from Event Webhook data", Run: demoRating})
-}
-
 // rateDemoContacts is the size of the demo's generated event file.
 const (
 	rateDemoContacts = 2000

@@ -11,8 +11,6 @@ import (
 	"github.com/sgseq/sgseq/monitor/store"
 )
 
-func init() { rootCmd.AddCommand(newHistoryCmd()) }
-
 // monHistoryJSON is one day in "sgseq history -o json".
 type monHistoryJSON struct {
 	Account  string          `json:"account"`

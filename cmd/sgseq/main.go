@@ -16,13 +16,31 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// rootCmd is the top-level command. Each subcommand lives in its own file
-// and adds itself in that file's init function.
-var rootCmd = &cobra.Command{
-	Use:           "sgseq",
-	Short:         "SendGrid Engagement Quality scores: query, monitor, plan IP pools, rate contacts",
-	SilenceUsage:  true,
-	SilenceErrors: true,
+// newRootCmd builds a fresh "sgseq" command tree: each run (and each test)
+// gets its own flags and state. Each subcommand lives in its own file.
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "sgseq",
+		Short:         "SendGrid Engagement Quality scores: query, monitor, plan IP pools, rate contacts",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cliAddPersistentFlags(root)
+	root.AddCommand(
+		newScoresCmd(),
+		newSubusersCmd(),
+		newPoolsCmd(),
+		newMonitorCmd(),
+		newCheckCmd(),
+		newBackfillCmd(),
+		newStatusCmd(),
+		newHistoryCmd(),
+		newConfigCmd(),
+		newRateCmd(),
+		newSimCmd(),
+		newDemoCmd(),
+	)
+	return root
 }
 
 // exitError carries a specific process exit code (for example 1 for "alerts
@@ -43,9 +61,24 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := rootCmd.ExecuteContext(ctx)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	os.Exit(report(os.Stderr, err))
+	os.Exit(code)
+}
+
+// run executes sgseq with args on a fresh command tree and returns the
+// process exit code (see report).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return report(stderr, execute(ctx, args, stdout, stderr))
+}
+
+// execute runs args on a fresh command tree and returns the command's error.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
 }
 
 // report prints err (if any) and returns the process exit code: 0 for

@@ -17,8 +17,6 @@ import (
 	"github.com/sgseq/sgseq/monitor/store"
 )
 
-func init() { rootCmd.AddCommand(newMonitorCmd()) }
-
 func newMonitorCmd() *cobra.Command {
 	var configPath string
 	cmd := &cobra.Command{

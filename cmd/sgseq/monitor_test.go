@@ -351,13 +351,11 @@ func TestMonitorCommandRunsAndStops(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cliResetFlags(rootCmd, ctx)
 	var out, errb syncBuffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&errb)
-	rootCmd.SetArgs([]string{"monitor", "--config", cfgPath, "--log-level", "debug"})
 	done := make(chan error, 1)
-	go func() { done <- rootCmd.ExecuteContext(ctx) }()
+	go func() {
+		done <- execute(ctx, []string{"monitor", "--config", cfgPath, "--log-level", "debug"}, &out, &errb)
+	}()
 	// The start-up sweep (no sweep yet) writes the store; wait for its
 	// completion message, then stop as SIGTERM would.
 	deadline := time.Now().Add(20 * time.Second)

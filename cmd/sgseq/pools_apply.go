@@ -14,8 +14,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { poolsCmd.AddCommand(newPoolsApplyCmd()) }
-
 // poolsApplyOptions are the flags of "sgseq pools apply".
 type poolsApplyOptions struct {
 	planPath string

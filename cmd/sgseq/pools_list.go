@@ -12,18 +12,16 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// poolsCmd is "sgseq pools", the parent of the IP-pool commands. This file
-// adds "list"; the IP-pools area adds "plan" and "apply" from its own files
-// with poolsCmd.AddCommand(...) in their init functions.
-var poolsCmd = &cobra.Command{
-	Use:   "pools",
-	Short: "IP pools: list them, plan and apply a grouping of subusers by SEQ score",
-	Args:  cobra.NoArgs,
-}
-
-func init() {
-	poolsCmd.AddCommand(newPoolsListCmd())
-	rootCmd.AddCommand(poolsCmd)
+// newPoolsCmd returns "sgseq pools", the parent of the IP-pool commands
+// list, plan and apply (each in its own file).
+func newPoolsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pools",
+		Short: "IP pools: list them, plan and apply a grouping of subusers by SEQ score",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newPoolsListCmd(), newPoolsPlanCmd(), newPoolsApplyCmd())
+	return cmd
 }
 
 // poolsListItem is one element of "sgseq pools list -o json".

@@ -20,8 +20,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { poolsCmd.AddCommand(newPoolsPlanCmd()) }
-
 // poolsSetup is what the pools commands read from --config, --db and the
 // environment.
 type poolsSetup struct {

@@ -19,8 +19,6 @@ import (
 	"github.com/sgseq/sgseq/rating"
 )
 
-func init() { rootCmd.AddCommand(newRateCmd()) }
-
 // rateFlags are the flags shared by "rate" and "rate explain".
 type rateFlags struct {
 	asOf    string

@@ -9,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { rootCmd.AddCommand(newScoresCmd()) }
-
 // scoresQuery is what "sgseq scores" asks for.
 type scoresQuery struct {
 	From, To  client.Date

@@ -13,8 +13,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { rootCmd.AddCommand(newSimCmd()) }
-
 // simOptions are the flags of "sgseq sim".
 type simOptions struct {
 	addr      string

@@ -14,8 +14,6 @@ import (
 	"github.com/sgseq/sgseq/monitor/store"
 )
 
-func init() { rootCmd.AddCommand(newStatusCmd()) }
-
 // monTrendDays is the length of the status trend.
 const monTrendDays = 7
 

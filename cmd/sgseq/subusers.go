@@ -10,16 +10,16 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// subusersCmd is "sgseq subusers"; its children are "scores" and "list".
-var subusersCmd = &cobra.Command{
-	Use:   "subusers",
-	Short: "Subusers of the parent account and their SEQ scores",
-	Args:  cobra.NoArgs,
-}
-
-func init() {
-	subusersCmd.AddCommand(newSubusersScoresCmd(), newSubusersListCmd())
-	rootCmd.AddCommand(subusersCmd)
+// newSubusersCmd returns "sgseq subusers"; its children are "scores" and
+// "list".
+func newSubusersCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "subusers",
+		Short: "Subusers of the parent account and their SEQ scores",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newSubusersScoresCmd(), newSubusersListCmd())
+	return cmd
 }
 
 func newSubusersScoresCmd() *cobra.Command {

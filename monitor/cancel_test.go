@@ -10,7 +10,7 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/client/seqtest"
-	"github.com/sgseq/sgseq/monitor/store"
+	"github.com/sgseq/sgseq/monitor/history"
 )
 
 // TestCancelMidCatchUp cancels a catch-up sweep (the daemon was down ten
@@ -27,7 +27,7 @@ func TestCancelMidCatchUp(t *testing.T) {
 	cfg.Sweep.Concurrency = 2
 	const cancelAfter = 3 // fetch tasks done
 
-	run := func(interrupt bool) (*recorder, store.Store) {
+	run := func(interrupt bool) (*recorder, history.Store) {
 		clk := newTestClock(time.Time{})
 		clk.setAsOf(start)
 		srv := seqtest.NewServer(seqtest.WithAccount(acct), seqtest.WithNow(clk.Now))
@@ -41,7 +41,7 @@ func TestCancelMidCatchUp(t *testing.T) {
 		}
 		clk.setAsOf(demoEnd)
 		if interrupt {
-			before, err := st.CompletedDates(ctx, store.ScopeSubusers, start.AddDays(1), demoEnd)
+			before, err := st.CompletedDates(ctx, history.ScopeSubusers, start.AddDays(1), demoEnd)
 			if err != nil || len(before) != 0 {
 				t.Fatalf("before the catch-up: %v complete (%v)", before, err)
 			}
@@ -61,8 +61,8 @@ func TestCancelMidCatchUp(t *testing.T) {
 			if len(rec.msgs) != msgs {
 				t.Errorf("the cancelled sweep notified %d messages", len(rec.msgs)-msgs)
 			}
-			sub, _ := st.CompletedDates(ctx, store.ScopeSubusers, start.AddDays(1), demoEnd)
-			par, _ := st.CompletedDates(ctx, store.ScopeParent, start.AddDays(1), demoEnd)
+			sub, _ := st.CompletedDates(ctx, history.ScopeSubusers, start.AddDays(1), demoEnd)
+			par, _ := st.CompletedDates(ctx, history.ScopeParent, start.AddDays(1), demoEnd)
 			stored := len(sub)
 			if len(par) > 0 {
 				stored++ // the parent's days are one task

@@ -17,6 +17,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/monitor/history"
 	"github.com/sgseq/sgseq/monitor/notify"
 	"github.com/sgseq/sgseq/monitor/pools"
 	"github.com/sgseq/sgseq/monitor/store"
@@ -28,7 +29,7 @@ import (
 type Daemon struct {
 	cfg       Config
 	client    *client.Client
-	store     store.Store
+	store     history.Store
 	ownStore  bool
 	notifier  notify.Notifier
 	detectors []Detector
@@ -52,7 +53,7 @@ type Option func(*options) error
 type options struct {
 	client     *client.Client
 	clientFunc func(opts ...client.Option) (*client.Client, error)
-	store      store.Store
+	store      history.Store
 	notifier   notify.Notifier
 	detectors  []Detector
 	now        func() time.Time
@@ -100,7 +101,7 @@ func WithClientFunc(fn func(opts ...client.Option) (*client.Client, error)) Opti
 
 // WithStore makes the daemon use st instead of opening the config's store
 // path. The caller keeps ownership: [Daemon.Close] does not close st.
-func WithStore(st store.Store) Option {
+func WithStore(st history.Store) Option {
 	return func(o *options) error {
 		if st == nil {
 			return errors.New("monitor: WithStore: nil store")
@@ -347,7 +348,7 @@ func (d *Daemon) Close() error {
 }
 
 // Store returns the daemon's store.
-func (d *Daemon) Store() store.Store { return d.store }
+func (d *Daemon) Store() history.Store { return d.store }
 
 // Client returns the daemon's SendGrid client.
 func (d *Daemon) Client() *client.Client { return d.client }

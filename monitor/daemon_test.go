@@ -15,8 +15,8 @@ import (
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/client/seqtest"
 	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/history"
 	"github.com/sgseq/sgseq/monitor/notify"
-	"github.com/sgseq/sgseq/monitor/store"
 )
 
 // everySchedule fires every d (cron's own schedules have 1 s resolution).
@@ -30,7 +30,7 @@ type panicDetector struct {
 	ran   chan struct{}
 }
 
-func (p *panicDetector) Detect(ctx context.Context, st store.Store, asOf client.Date) ([]alert.Alert, []alert.TierChange, error) {
+func (p *panicDetector) Detect(ctx context.Context, st history.Reader, asOf client.Date) ([]alert.Alert, []alert.TierChange, error) {
 	n := p.calls.Add(1)
 	select {
 	case p.ran <- struct{}{}:
@@ -292,7 +292,7 @@ type tierDetector struct {
 	tcs atomic.Pointer[[]alert.TierChange]
 }
 
-func (d *tierDetector) Detect(context.Context, store.Store, client.Date) ([]alert.Alert, []alert.TierChange, error) {
+func (d *tierDetector) Detect(context.Context, history.Reader, client.Date) ([]alert.Alert, []alert.TierChange, error) {
 	return nil, *d.tcs.Load(), nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/client/seqtest"
 	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/history"
 	"github.com/sgseq/sgseq/monitor/notify"
 	"github.com/sgseq/sgseq/monitor/store"
 )
@@ -92,7 +93,7 @@ func openTestStore(tb testing.TB) *store.SQLite {
 
 // newTestDaemon builds a daemon on srv with the given store, clock and
 // notifier.
-func newTestDaemon(tb testing.TB, cfg Config, srv *seqtest.Server, st store.Store, clk *testClock, n notify.Notifier, opts ...Option) *Daemon {
+func newTestDaemon(tb testing.TB, cfg Config, srv *seqtest.Server, st history.Store, clk *testClock, n notify.Notifier, opts ...Option) *Daemon {
 	tb.Helper()
 	base := []Option{WithClientFunc(srv.Client), WithStore(st), WithClock(clk.Now)}
 	if n != nil {
@@ -116,9 +117,9 @@ func allDays(from, to client.Date) []client.Date {
 }
 
 // assertComplete fails unless both scopes are complete over days.
-func assertComplete(t *testing.T, st store.Store, from, to client.Date) {
+func assertComplete(t *testing.T, st history.Store, from, to client.Date) {
 	t.Helper()
-	for _, scope := range []string{store.ScopeParent, store.ScopeSubusers} {
+	for _, scope := range []string{history.ScopeParent, history.ScopeSubusers} {
 		done, err := st.CompletedDates(context.Background(), scope, from, to)
 		if err != nil {
 			t.Fatal(err)
@@ -137,7 +138,7 @@ func assertComplete(t *testing.T, st store.Store, from, to client.Date) {
 
 // historyDump renders every stored day of every account, for comparing
 // two stores.
-func historyDump(t *testing.T, st store.Store) []string {
+func historyDump(t *testing.T, st history.Store) []string {
 	t.Helper()
 	ctx := context.Background()
 	accts, err := st.Accounts(ctx)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/sgseq/sgseq/client"
-	"github.com/sgseq/sgseq/monitor/store"
+	"github.com/sgseq/sgseq/monitor/history"
 )
 
 // TestRetention: store.retention_days prunes older history at the end of a
@@ -43,7 +43,7 @@ func TestRetention(t *testing.T) {
 				t.Errorf("as of %s, %s holds %v; want the 4 days %s..%s", asOf, acct, got, asOf.AddDays(-3), asOf)
 			}
 		}
-		done, err := st.CompletedDates(ctx, store.ScopeSubusers, client.Date{}, client.Date{})
+		done, err := st.CompletedDates(ctx, history.ScopeSubusers, client.Date{}, client.Date{})
 		if err != nil {
 			t.Fatal(err)
 		}

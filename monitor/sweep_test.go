@@ -13,8 +13,8 @@ import (
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/client/seqtest"
 	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/history"
 	"github.com/sgseq/sgseq/monitor/notify"
-	"github.com/sgseq/sgseq/monitor/store"
 )
 
 // demoEnd is the last day of the simulated demo account in these tests.
@@ -110,7 +110,7 @@ func TestCancelAndResume(t *testing.T) {
 	cfg := testConfig()
 	cfg.Sweep.BackfillDays = 8
 
-	run := func(interrupt bool) (*recorder, store.Store) {
+	run := func(interrupt bool) (*recorder, history.Store) {
 		clk := newTestClock(time.Time{})
 		clk.setAsOf(start)
 		srv := seqtest.NewServer(seqtest.WithAccount(acct), seqtest.WithNow(clk.Now))
@@ -205,7 +205,7 @@ func TestPendingFetchedLater(t *testing.T) {
 	if len(res.Pending) != 5 || len(res.Fetched) != 0 {
 		t.Fatalf("first run: pending %v fetched %v, want 5 pending", res.Pending, res.Fetched)
 	}
-	done, _ := st.CompletedDates(ctx, store.ScopeSubusers, demoEnd.AddDays(-10), demoEnd)
+	done, _ := st.CompletedDates(ctx, history.ScopeSubusers, demoEnd.AddDays(-10), demoEnd)
 	if len(done) != 0 {
 		t.Fatalf("202 days stored as complete: %v", done)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/monitor/history"
 	"github.com/sgseq/sgseq/monitor/pools"
 	"github.com/sgseq/sgseq/monitor/store"
 )
@@ -61,7 +62,7 @@ func demoPools(ctx context.Context, env *demoEnv) error {
 
 // poolsDemoFill stores the enabled subusers' scores of the days days
 // ending at end, as the monitor's backfill does by default.
-func poolsDemoFill(ctx context.Context, c *client.Client, st store.Store, end client.Date, days int) error {
+func poolsDemoFill(ctx context.Context, c *client.Client, st history.Store, end client.Date, days int) error {
 	now := time.Now()
 	disabled := map[string]bool{}
 	for u, err := range c.Subusers(ctx, nil) {
@@ -71,16 +72,16 @@ func poolsDemoFill(ctx context.Context, c *client.Client, st store.Store, end cl
 		disabled[u.Username] = u.Disabled
 	}
 	for d := end.AddDays(-(days - 1)); !d.After(end); d = d.AddDays(1) {
-		var rows []store.DayScore
+		var rows []history.DayScore
 		for s, err := range c.SubuserScores(ctx, d) {
 			if err != nil {
 				return fmt.Errorf("subuser scores %s: %w", d, err)
 			}
 			if !disabled[s.Username] {
-				rows = append(rows, store.FromScore(s.Username, s, now))
+				rows = append(rows, history.FromScore(s.Username, s, now))
 			}
 		}
-		if err := st.SaveDay(ctx, store.ScopeSubusers, d, rows); err != nil {
+		if err := st.SaveDay(ctx, history.ScopeSubusers, d, rows); err != nil {
 			return err
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor/alert"
-	"github.com/sgseq/sgseq/monitor/store"
+	"github.com/sgseq/sgseq/monitor/history"
 )
 
 // monHistoryJSON is one day in "sgseq history -o json".
@@ -64,7 +64,7 @@ engagement_recency,open_rate,bounce_classification,bounce_rate,spam_rate.`,
 				return fmt.Errorf("no stored history for %q (see \"sgseq status\" for the accounts)", account)
 			}
 			end := all[len(all)-1].Date
-			var hist []store.DayScore
+			var hist []history.DayScore
 			for _, h := range all {
 				if !h.Date.Before(end.AddDays(-(days - 1))) {
 					hist = append(hist, h)
@@ -79,7 +79,7 @@ engagement_recency,open_rate,bounce_classification,bounce_rate,spam_rate.`,
 	return cmd
 }
 
-func monHistoryTable(account string, hist []store.DayScore) tableData {
+func monHistoryTable(account string, hist []history.DayScore) tableData {
 	t := tableData{
 		Header: []string{"DATE", "SCORE", "ENGAGEMENT", "OPEN", "BOUNCE_CLASS", "BOUNCE_RATE", "SPAM"},
 		CSVHeader: []string{"account", "date", "score", "eligible", "engagement_recency", "open_rate",

@@ -15,6 +15,7 @@ import (
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/internal/secret"
 	"github.com/sgseq/sgseq/monitor"
+	"github.com/sgseq/sgseq/monitor/history"
 	"github.com/sgseq/sgseq/monitor/pools"
 	"github.com/sgseq/sgseq/monitor/store"
 	"github.com/spf13/cobra"
@@ -121,7 +122,7 @@ func poolsOpenStore(ctx context.Context, path string) (*store.SQLite, error) {
 
 // poolsMakePlan reads the current layout through c and the history in st
 // and plans as of asOf (zero: the latest stored subuser day).
-func poolsMakePlan(ctx context.Context, cfg pools.Config, c *client.Client, st store.Store, asOf client.Date) (*pools.Plan, error) {
+func poolsMakePlan(ctx context.Context, cfg pools.Config, c *client.Client, st history.Store, asOf client.Date) (*pools.Plan, error) {
 	latest, ok, err := pools.LatestDate(ctx, st)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor/alert"
-	"github.com/sgseq/sgseq/monitor/store"
+	"github.com/sgseq/sgseq/monitor/history"
 )
 
 // monTrendDays is the length of the status trend.
@@ -69,7 +69,7 @@ alert keys semicolon-separated).`,
 }
 
 // monStatus reads the status of every stored account.
-func monStatus(ctx context.Context, st store.Store) ([]monStatusJSON, error) {
+func monStatus(ctx context.Context, st history.Store) ([]monStatusJSON, error) {
 	latest, err := st.Latest(ctx)
 	if err != nil {
 		return nil, err

@@ -10,7 +10,7 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor/alert"
-	"github.com/sgseq/sgseq/monitor/store"
+	"github.com/sgseq/sgseq/monitor/history"
 )
 
 // LogKeyAsOf is the log key of the day a detection is made for.
@@ -19,12 +19,12 @@ const LogKeyAsOf = "as_of"
 // LoadHistory reads, for each username, its stored days in the ReplayDays
 // ending at asOf, in the form [NewPlan] takes, with one streaming read of
 // the store. A username without stored days maps to an empty history.
-func LoadHistory(ctx context.Context, st store.Store, usernames []string, asOf client.Date) (map[string][]Day, error) {
+func LoadHistory(ctx context.Context, st history.Reader, usernames []string, asOf client.Date) (map[string][]Day, error) {
 	out := make(map[string][]Day, len(usernames))
 	for _, u := range usernames {
 		out[u] = []Day{}
 	}
-	err := st.EachDay(ctx, asOf.AddDays(-(ReplayDays - 1)), asOf, func(r store.DayScore) error {
+	err := st.EachDay(ctx, asOf.AddDays(-(ReplayDays - 1)), asOf, func(r history.DayScore) error {
 		if h, ok := out[r.Account]; ok {
 			out[r.Account] = append(h, Day{Date: r.Date, Score: r.Score, Metrics: r.Metrics})
 		}
@@ -38,7 +38,7 @@ func LoadHistory(ctx context.Context, st store.Store, usernames []string, asOf c
 
 // LatestDate returns the newest date stored for any subuser (the parent
 // account is ignored), and false when the store holds no subuser day.
-func LatestDate(ctx context.Context, st store.Store) (client.Date, bool, error) {
+func LatestDate(ctx context.Context, st history.Reader) (client.Date, bool, error) {
 	latest, err := st.Latest(ctx)
 	if err != nil {
 		return client.Date{}, false, fmt.Errorf("pools: latest stored days: %w", err)
@@ -54,7 +54,7 @@ func LatestDate(ctx context.Context, st store.Store) (client.Date, bool, error) 
 
 // PlanFromStore makes the plan as of asOf for the subusers of state and
 // those with stored days, from the history in st. now fills GeneratedAt.
-func PlanFromStore(ctx context.Context, cfg Config, st store.Store, state *State, asOf client.Date, now time.Time) (*Plan, error) {
+func PlanFromStore(ctx context.Context, cfg Config, st history.Reader, state *State, asOf client.Date, now time.Time) (*Plan, error) {
 	accounts, err := st.Accounts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pools: stored accounts: %w", err)
@@ -126,7 +126,7 @@ func NewDetector(c *client.Client, cfg Config, opts ...DetectorOption) *Detector
 // disabled. When the API key may not read IPs (403), it logs a warning and
 // returns nothing rather than failing every sweep. Other API and store
 // errors are returned, wrapped.
-func (d *Detector) Detect(ctx context.Context, st store.Store, asOf client.Date) ([]alert.Alert, []alert.TierChange, error) {
+func (d *Detector) Detect(ctx context.Context, st history.Reader, asOf client.Date) ([]alert.Alert, []alert.TierChange, error) {
 	if !d.cfg.Enabled {
 		return nil, nil, nil
 	}

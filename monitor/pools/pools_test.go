@@ -19,6 +19,7 @@ import (
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/client/seqtest"
 	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/history"
 	"github.com/sgseq/sgseq/monitor/store"
 )
 
@@ -150,14 +151,14 @@ func fillStore(path string, a *seqtest.Account) (*store.SQLite, error) {
 	if err != nil {
 		return nil, err
 	}
-	byDate := map[client.Date][]store.DayScore{}
+	byDate := map[client.Date][]history.DayScore{}
 	for _, s := range a.Subusers {
 		for _, d := range s.History {
-			byDate[d.Date] = append(byDate[d.Date], store.DayScore{Account: s.Username, Date: d.Date, Score: d.Score, Metrics: d.Metrics, FetchedAt: genTime})
+			byDate[d.Date] = append(byDate[d.Date], history.DayScore{Account: s.Username, Date: d.Date, Score: d.Score, Metrics: d.Metrics, FetchedAt: genTime})
 		}
 	}
 	for d, rows := range byDate {
-		if err := st.SaveDay(ctx, store.ScopeSubusers, d, rows); err != nil {
+		if err := st.SaveDay(ctx, history.ScopeSubusers, d, rows); err != nil {
 			_ = st.Close()
 			return nil, err
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor/alert"
-	"github.com/sgseq/sgseq/monitor/store"
+	"github.com/sgseq/sgseq/monitor/history"
 )
 
 // eps absorbs floating-point noise in threshold comparisons (4.6 - 3.6 is
@@ -31,8 +31,8 @@ type point struct {
 // newest day of history, which holds one account's days in ascending date
 // order (it is sorted defensively). It is [EvaluateAt] with asOf the newest
 // day of history.
-func Evaluate(cfg Config, account string, history []store.DayScore) []alert.Alert {
-	return EvaluateAt(cfg, account, history, client.Date{})
+func Evaluate(cfg Config, account string, hist []history.DayScore) []alert.Alert {
+	return EvaluateAt(cfg, account, hist, client.Date{})
 }
 
 // EvaluateAt is like [Evaluate] but evaluates as of the given day: days of
@@ -46,9 +46,9 @@ func Evaluate(cfg Config, account string, history []store.DayScore) []alert.Aler
 // extends a run. While the newest days are unscored the alerts of the newest
 // scored day carry over, until the account has gone eligibility.days days
 // without a score: then only the eligibility rule speaks for it.
-func EvaluateAt(cfg Config, account string, history []store.DayScore, asOf client.Date) []alert.Alert {
-	days := make([]store.DayScore, 0, len(history))
-	for _, d := range history {
+func EvaluateAt(cfg Config, account string, hist []history.DayScore, asOf client.Date) []alert.Alert {
+	days := make([]history.DayScore, 0, len(hist))
+	for _, d := range hist {
 		if d.Date.IsZero() || (!asOf.IsZero() && d.Date.After(asOf)) {
 			continue
 		}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/history"
 	"github.com/sgseq/sgseq/monitor/rules"
-	"github.com/sgseq/sgseq/monitor/store"
 )
 
 var day0 = client.MustParseDate("2026-11-10")
@@ -22,16 +22,16 @@ func day(n int) client.Date { return day0.AddDays(n - 1) }
 // ineligible day, "." a missing day, "4/er=2,or=3" a score of 4 with
 // engagement recency 2 and open rate 3 (bc, br, sr for the other metrics),
 // "4/none" a score without metrics.
-func hist(t testing.TB, spec string) []store.DayScore {
+func hist(t testing.TB, spec string) []history.DayScore {
 	t.Helper()
-	var out []store.DayScore
+	var out []history.DayScore
 	for i, tok := range strings.Fields(spec) {
 		d := day(i + 1)
 		switch tok {
 		case ".":
 			continue
 		case "-":
-			out = append(out, store.DayScore{Account: "acme", Date: d})
+			out = append(out, history.DayScore{Account: "acme", Date: d})
 			continue
 		}
 		scoreText, metricText, _ := strings.Cut(tok, "/")
@@ -39,7 +39,7 @@ func hist(t testing.TB, spec string) []store.DayScore {
 		if err != nil {
 			t.Fatalf("spec %q: %v", tok, err)
 		}
-		ds := store.DayScore{Account: "acme", Date: d, Score: client.Float(v)}
+		ds := history.DayScore{Account: "acme", Date: d, Score: client.Float(v)}
 		if metricText != "none" {
 			m := client.Metrics{EngagementRecency: 5, OpenRate: 5, BounceClassification: 5, BounceRate: 5, SpamRate: 5}
 			for _, kv := range strings.Split(metricText, ",") {
@@ -307,7 +307,7 @@ func TestEvaluateRobustInput(t *testing.T) {
 	h := hist(t, "5 5 3")
 	// Unsorted input, a duplicate date (the last wins), a NaN score and a
 	// zero date must not panic nor change the verdict.
-	messy := []store.DayScore{h[2], h[0], {Account: "acme", Date: day(2), Score: client.Float(1)}, h[1],
+	messy := []history.DayScore{h[2], h[0], {Account: "acme", Date: day(2), Score: client.Float(1)}, h[1],
 		{Account: "acme", Date: day(1), Score: &nan}, {Account: "acme"}}
 	messy[4].Date = day(0)
 	got := rules.Evaluate(only(nil, alert.RuleDrop), "acme", messy)

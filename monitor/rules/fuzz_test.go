@@ -7,8 +7,8 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/history"
 	"github.com/sgseq/sgseq/monitor/rules"
-	"github.com/sgseq/sgseq/monitor/store"
 )
 
 // FuzzEvaluate builds a history from arbitrary bytes (each byte a day: a
@@ -21,7 +21,7 @@ func FuzzEvaluate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, forDays uint8) {
 		cfg := rules.DefaultConfig()
 		cfg.Drop.ForDays, cfg.Metric.ForDays = int(forDays%4), int(forDays%3)
-		var h []store.DayScore
+		var h []history.DayScore
 		d := client.MustParseDate("2026-01-01")
 		for i, b := range data {
 			d = d.AddDays(1)
@@ -29,15 +29,15 @@ func FuzzEvaluate(f *testing.F) {
 			case b == 0:
 				continue // missing day
 			case b == 1:
-				h = append(h, store.DayScore{Account: "x", Date: d})
+				h = append(h, history.DayScore{Account: "x", Date: d})
 			case b == 255:
 				nan := math.NaN()
-				h = append(h, store.DayScore{Account: "x", Date: d, Score: &nan})
+				h = append(h, history.DayScore{Account: "x", Date: d, Score: &nan})
 			default:
 				v := 1 + float64(b%41)/10
 				m := &client.Metrics{EngagementRecency: v, OpenRate: 6 - v, BounceClassification: float64(i%5 + 1),
 					BounceRate: v, SpamRate: 5}
-				h = append(h, store.DayScore{Account: "x", Date: d, Score: client.Float(v), Metrics: m})
+				h = append(h, history.DayScore{Account: "x", Date: d, Score: client.Float(v), Metrics: m})
 			}
 		}
 		got := rules.Evaluate(cfg, "x", h)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/sgseq/sgseq/monitor/alert"
-	"github.com/sgseq/sgseq/monitor/store"
 )
 
 // DefaultRepeat is the default interval between reminders of a still-firing
@@ -26,7 +25,7 @@ const (
 
 type planEntry struct {
 	kind   int
-	rec    store.AlertRecord
+	rec    alert.Record
 	notify bool
 }
 
@@ -61,7 +60,7 @@ type Plan struct {
 // Accounts not in evaluated keep their stored state untouched; alerts in
 // firing are always processed. An alert with an empty Key gets
 // alert.Key(Account, Rule, Metric).
-func Reconcile(now time.Time, repeat time.Duration, stored []store.AlertRecord, firing []alert.Alert, evaluated map[string]bool) *Plan {
+func Reconcile(now time.Time, repeat time.Duration, stored []alert.Record, firing []alert.Alert, evaluated map[string]bool) *Plan {
 	if repeat <= 0 {
 		repeat = DefaultRepeat
 	}
@@ -79,7 +78,7 @@ func Reconcile(now time.Time, repeat time.Duration, stored []store.AlertRecord, 
 		}
 		cur[a.Key] = a
 	}
-	byKey := make(map[string]store.AlertRecord, len(stored))
+	byKey := make(map[string]alert.Record, len(stored))
 	for _, r := range stored {
 		byKey[r.Key] = r
 	}
@@ -89,7 +88,7 @@ func Reconcile(now time.Time, repeat time.Duration, stored []store.AlertRecord, 
 		switch {
 		case !ok || r.State == alert.Resolved:
 			// New, or back before its resolution went out: a new episode.
-			p.add(keepFiring, store.AlertRecord{Alert: a, FirstFired: now}, a)
+			p.add(keepFiring, alert.Record{Alert: a, FirstFired: now}, a)
 		case r.LastNotified.IsZero():
 			r.Alert = a
 			p.add(keepFiring, r, a)
@@ -126,7 +125,7 @@ func Reconcile(now time.Time, repeat time.Duration, stored []store.AlertRecord, 
 			if !strings.HasPrefix(res.Message, resolvedPrefix) {
 				res.Message = resolvedPrefix + res.Message
 			}
-			rec := store.AlertRecord{Alert: res, FirstFired: r.FirstFired, NotifiedSeverity: r.NotifiedSeverity}
+			rec := alert.Record{Alert: res, FirstFired: r.FirstFired, NotifiedSeverity: r.NotifiedSeverity}
 			p.add(sendResolve, rec, res)
 		}
 	}
@@ -135,20 +134,20 @@ func Reconcile(now time.Time, repeat time.Duration, stored []store.AlertRecord, 
 	return p
 }
 
-func (p *Plan) add(kind int, rec store.AlertRecord, n alert.Alert) {
+func (p *Plan) add(kind int, rec alert.Record, n alert.Alert) {
 	rec.Reminder = false
 	p.entries = append(p.entries, planEntry{kind: kind, rec: rec, notify: true})
 	p.Notify = append(p.Notify, n)
 }
 
 // Commit returns the alert states to store after delivery (for
-// [store.Store.SaveAlerts]); delivered holds the keys of the notifications
+// [history.Store.SaveAlerts]); delivered holds the keys of the notifications
 // that actually went out. A delivered firing alert or reminder is marked
 // notified now; an undelivered one stays as it was, so it goes out on the
 // next run. A delivered resolution deletes the record; an undelivered one is
 // kept pending and retried next run. Commit does not change the Plan and may
 // be called more than once.
-func (p *Plan) Commit(delivered map[string]bool) (upsert []store.AlertRecord, deleteKeys []string) {
+func (p *Plan) Commit(delivered map[string]bool) (upsert []alert.Record, deleteKeys []string) {
 	for _, e := range p.entries {
 		key := e.rec.Key
 		switch e.kind {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/history"
 	"github.com/sgseq/sgseq/monitor/rules"
-	"github.com/sgseq/sgseq/monitor/store"
 )
 
 var t0 = time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
@@ -25,10 +25,10 @@ func firing(account string, rule alert.Rule, sev alert.Severity) alert.Alert {
 }
 
 // memStore applies Commit's output like Store.SaveAlerts does.
-type memStore map[string]store.AlertRecord
+type memStore map[string]alert.Record
 
-func (m memStore) records() []store.AlertRecord {
-	var out []store.AlertRecord
+func (m memStore) records() []alert.Record {
+	var out []alert.Record
 	for _, r := range m {
 		out = append(out, r)
 	}
@@ -36,7 +36,7 @@ func (m memStore) records() []store.AlertRecord {
 	return out
 }
 
-func (m memStore) save(upsert []store.AlertRecord, del []string) {
+func (m memStore) save(upsert []alert.Record, del []string) {
 	for _, r := range upsert {
 		m[r.Key] = r
 	}
@@ -201,7 +201,7 @@ func TestReconcileRecords(t *testing.T) {
 	// is kept; the repeat interval is honoured.
 	later := firing("a", alert.RuleDrop, alert.Critical)
 	later.Date, later.To = day(4), client.Float(2)
-	p = rules.Reconcile(t0.Add(30*time.Minute), time.Hour, []store.AlertRecord{r}, []alert.Alert{later}, map[string]bool{"a": true})
+	p = rules.Reconcile(t0.Add(30*time.Minute), time.Hour, []alert.Record{r}, []alert.Alert{later}, map[string]bool{"a": true})
 	if len(p.Notify) != 0 {
 		t.Errorf("notified within the repeat interval: %+v", p.Notify)
 	}
@@ -251,7 +251,7 @@ func ExampleEvaluate() {
 	d := client.MustParseDate("2026-11-10")
 	good := &client.Metrics{EngagementRecency: 5, OpenRate: 5, BounceClassification: 5, BounceRate: 5, SpamRate: 5}
 	bad := &client.Metrics{EngagementRecency: 1, OpenRate: 4, BounceClassification: 5, BounceRate: 5, SpamRate: 5}
-	history := []store.DayScore{
+	history := []history.DayScore{
 		{Account: "acme-news", Date: d, Score: client.Float(5), Metrics: good},
 		{Account: "acme-news", Date: d.AddDays(1), Score: client.Float(5), Metrics: good},
 		{Account: "acme-news", Date: d.AddDays(2), Score: client.Float(3), Metrics: bad},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/history"
 	"github.com/sgseq/sgseq/monitor/rules"
 	"github.com/sgseq/sgseq/monitor/store"
 )
@@ -18,10 +19,10 @@ func TestLifecycleSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sgseq.db")
-	history := hist(t, "5 5 3")
+	days := hist(t, "5 5 3")
 	ev := map[string]bool{"acme": true}
 
-	run := func(now time.Time, h []store.DayScore, deliver bool) []alert.Alert {
+	run := func(now time.Time, h []history.DayScore, deliver bool) []alert.Alert {
 		t.Helper()
 		s, err := store.Open(ctx, path)
 		if err != nil {
@@ -43,13 +44,13 @@ func TestLifecycleSurvivesRestart(t *testing.T) {
 		}
 		return p.Notify
 	}
-	if got := run(t0, history, false); len(got) != 1 || got[0].Key != "acme/drop" {
+	if got := run(t0, days, false); len(got) != 1 || got[0].Key != "acme/drop" {
 		t.Fatalf("first run: %+v", got)
 	}
-	if got := run(t0.Add(time.Hour), history, true); len(got) != 1 {
+	if got := run(t0.Add(time.Hour), days, true); len(got) != 1 {
 		t.Fatalf("undelivered alert forgotten after restart: %+v", got)
 	}
-	if got := run(t0.Add(2*time.Hour), history, true); len(got) != 0 {
+	if got := run(t0.Add(2*time.Hour), days, true); len(got) != 0 {
 		t.Fatalf("alert repeated after restart: %+v", got)
 	}
 	recovered := hist(t, "5 5 3 5")

@@ -5,11 +5,11 @@ import (
 	"testing"
 
 	"github.com/sgseq/sgseq/client"
-	"github.com/sgseq/sgseq/monitor/store"
+	"github.com/sgseq/sgseq/monitor/history"
 )
 
-func benchDays(date client.Date, n int) []store.DayScore {
-	days := make([]store.DayScore, n)
+func benchDays(date client.Date, n int) []history.DayScore {
+	days := make([]history.DayScore, n)
 	for i := range days {
 		days[i] = scored(fmt.Sprintf("subuser-%05d", i), date, float64(1+i%5))
 		if i%10 == 0 {
@@ -30,7 +30,7 @@ func BenchmarkSaveDay10k(b *testing.B) {
 		for j := range days {
 			days[j].Date = d
 		}
-		if err := s.SaveDay(ctx, store.ScopeSubusers, d, days); err != nil {
+		if err := s.SaveDay(ctx, history.ScopeSubusers, d, days); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -43,7 +43,7 @@ func BenchmarkReads(b *testing.B) {
 	s := MustOpenStore(b)
 	start := client.MustParseDate("2026-01-01")
 	for i := range 90 {
-		if err := s.SaveDay(ctx, store.ScopeSubusers, start.AddDays(i), benchDays(start.AddDays(i), 1000)); err != nil {
+		if err := s.SaveDay(ctx, history.ScopeSubusers, start.AddDays(i), benchDays(start.AddDays(i), 1000)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,11 +8,11 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor/alert"
-	"github.com/sgseq/sgseq/monitor/store"
+	"github.com/sgseq/sgseq/monitor/history"
 )
 
 // dayList renders days as "account@date:score" ("-" for ineligible).
-func dayList(days []store.DayScore) []string {
+func dayList(days []history.DayScore) []string {
 	var out []string
 	for _, d := range days {
 		v := "-"
@@ -30,12 +30,12 @@ func TestHistoryAllMatchesHistory(t *testing.T) {
 	base := client.MustParseDate("2026-01-30")
 	for _, off := range []int{4, 0, 2, 1, 3} {
 		d := base.AddDays(off)
-		days := []store.DayScore{scored("acme", d, float64(1+off)), ineligible("beta", d)}
+		days := []history.DayScore{scored("acme", d, float64(1+off)), ineligible("beta", d)}
 		if off%2 == 0 {
 			days = append(days, scored("gamma", d, 5))
 		}
-		mustSave(t, s, store.ScopeSubusers, d, days...)
-		mustSave(t, s, store.ScopeParent, d, scored(alert.ParentAccount, d, 4))
+		mustSave(t, s, history.ScopeSubusers, d, days...)
+		mustSave(t, s, history.ScopeParent, d, scored(alert.ParentAccount, d, 4))
 	}
 	cases := []struct {
 		name     string
@@ -81,21 +81,21 @@ func TestLatestScored(t *testing.T) {
 		}
 		return dayList(days)
 	}
-	mustSave(t, s, store.ScopeSubusers, d1, scored("a", d1, 3), ineligible("b", d1), scored("c", d1, 2))
-	mustSave(t, s, store.ScopeSubusers, d2, ineligible("a", d2), ineligible("b", d2), scored("c", d2, 4))
+	mustSave(t, s, history.ScopeSubusers, d1, scored("a", d1, 3), ineligible("b", d1), scored("c", d1, 2))
+	mustSave(t, s, history.ScopeSubusers, d2, ineligible("a", d2), ineligible("b", d2), scored("c", d2, 4))
 	if got, want := latestScored(), []string{"a@2026-11-01:3", "c@2026-11-02:4"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("LatestScored = %v, want %v", got, want)
 	}
 	// An older day saved later does not move it back; a newer one moves it.
 	old := d1.AddDays(-5)
-	mustSave(t, s, store.ScopeSubusers, old, scored("a", old, 1), scored("b", old, 2))
-	mustSave(t, s, store.ScopeSubusers, d3, scored("a", d3, 5))
+	mustSave(t, s, history.ScopeSubusers, old, scored("a", old, 1), scored("b", old, 2))
+	mustSave(t, s, history.ScopeSubusers, d3, scored("a", d3, 5))
 	if got, want := latestScored(), []string{"a@2026-11-03:5", "b@2026-10-27:2", "c@2026-11-02:4"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("after more saves: %v, want %v", got, want)
 	}
 	// A re-saved day that lost its score gives the previous scored day back.
-	mustSave(t, s, store.ScopeSubusers, d2, ineligible("c", d2))
-	mustSave(t, s, store.ScopeSubusers, d3, ineligible("a", d3))
+	mustSave(t, s, history.ScopeSubusers, d2, ineligible("c", d2))
+	mustSave(t, s, history.ScopeSubusers, d3, ineligible("a", d3))
 	if got, want := latestScored(), []string{"a@2026-11-01:3", "b@2026-10-27:2", "c@2026-11-01:2"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("after re-saves without score: %v, want %v", got, want)
 	}
@@ -120,12 +120,12 @@ func TestSaveDayManyRows(t *testing.T) {
 	t.Parallel()
 	s := MustOpenStore(t)
 	const n = 1234
-	days := make([]store.DayScore, 0, n+1)
+	days := make([]history.DayScore, 0, n+1)
 	for i := range n {
 		days = append(days, scored(fmt.Sprintf("u%04d", i), d1, float64(1+i%5)))
 	}
 	days = append(days, ineligible("u0007", d1))
-	mustSave(t, s, store.ScopeSubusers, d1, days...)
+	mustSave(t, s, history.ScopeSubusers, d1, days...)
 	all, err := s.HistoryAll(ctx, d1, d1)
 	if err != nil {
 		t.Fatal(err)
@@ -145,10 +145,10 @@ func TestEachDay(t *testing.T) {
 	t.Parallel()
 	s := MustOpenStore(t)
 	for _, d := range []client.Date{d3, d1, d2} {
-		mustSave(t, s, store.ScopeSubusers, d, scored("b", d, 2), ineligible("a", d))
+		mustSave(t, s, history.ScopeSubusers, d, scored("b", d, 2), ineligible("a", d))
 	}
-	var got []store.DayScore
-	if err := s.EachDay(ctx, d2, client.Date{}, func(d store.DayScore) error {
+	var got []history.DayScore
+	if err := s.EachDay(ctx, d2, client.Date{}, func(d history.DayScore) error {
 		got = append(got, d)
 		return nil
 	}); err != nil {
@@ -160,7 +160,7 @@ func TestEachDay(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	n := 0
-	err := s.EachDay(ctx, client.Date{}, client.Date{}, func(store.DayScore) error {
+	err := s.EachDay(ctx, client.Date{}, client.Date{}, func(history.DayScore) error {
 		n++
 		return stop
 	})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/monitor/history"
 )
 
 // crashEnv names the store file the child process of TestCrashMidSaveDay
@@ -23,10 +24,10 @@ var (
 	crashMid  = client.MustParseDate("2026-11-02")
 )
 
-func crashDays(date client.Date, n int) []DayScore {
-	out := make([]DayScore, n)
+func crashDays(date client.Date, n int) []history.DayScore {
+	out := make([]history.DayScore, n)
 	for i := range out {
-		out[i] = DayScore{Account: fmt.Sprintf("u%03d", i), Date: date, Score: client.Float(3),
+		out[i] = history.DayScore{Account: fmt.Sprintf("u%03d", i), Date: date, Score: client.Float(3),
 			FetchedAt: time.Unix(1, 0)}
 	}
 	return out
@@ -42,18 +43,18 @@ func crashChild(path string) {
 		fmt.Println("open:", err)
 		os.Exit(3)
 	}
-	if err := s.SaveDay(ctx, ScopeSubusers, crashDone, crashDays(crashDone, 20)); err != nil {
+	if err := s.SaveDay(ctx, history.ScopeSubusers, crashDone, crashDays(crashDone, 20)); err != nil {
 		fmt.Println("save:", err)
 		os.Exit(3)
 	}
 	n := 0
-	testHookSavedRow = func(DayScore) {
+	testHookSavedRow = func(history.DayScore) {
 		if n++; n == 50 {
 			fmt.Println("mid-transaction")
 			time.Sleep(time.Hour) // killed here
 		}
 	}
-	_ = s.SaveDay(ctx, ScopeSubusers, crashMid, crashDays(crashMid, 100))
+	_ = s.SaveDay(ctx, history.ScopeSubusers, crashMid, crashDays(crashMid, 100))
 	fmt.Println("not killed")
 	os.Exit(4)
 }
@@ -96,7 +97,7 @@ func TestCrashMidSaveDay(t *testing.T) {
 		t.Fatalf("reopen after crash: %v", err)
 	}
 	defer s.Close()
-	done, err := s.CompletedDates(ctx, ScopeSubusers, crashDone, crashMid)
+	done, err := s.CompletedDates(ctx, history.ScopeSubusers, crashDone, crashMid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,10 +114,10 @@ func TestCrashMidSaveDay(t *testing.T) {
 		}
 	}
 	// The next run resumes: the interrupted day saves.
-	if err := s.SaveDay(ctx, ScopeSubusers, crashMid, crashDays(crashMid, 100)); err != nil {
+	if err := s.SaveDay(ctx, history.ScopeSubusers, crashMid, crashDays(crashMid, 100)); err != nil {
 		t.Fatalf("save after crash: %v", err)
 	}
-	if done, _ := s.CompletedDates(ctx, ScopeSubusers, crashMid, crashMid); !done[crashMid] {
+	if done, _ := s.CompletedDates(ctx, history.ScopeSubusers, crashMid, crashMid); !done[crashMid] {
 		t.Error("interrupted day not complete after the retry")
 	}
 }

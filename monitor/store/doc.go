@@ -2,7 +2,8 @@
 // and metrics, which (scope, date) pairs were fetched completely, the
 // lifecycle state of every alert and a log of sweeps.
 //
-// [Store] is the interface the monitor codes against; [SQLite] implements it
+// [history.Store] (package monitor/history) is the interface the monitor codes
+// against; [SQLite] implements it
 // in one SQLite file (modernc.org/sqlite, no cgo) in WAL mode, with
 // versioned schema migrations embedded in the binary.
 //
@@ -10,12 +11,12 @@
 //
 // SendGrid returns no score on days an account is not eligible (open tracking
 // off, or under 1,000 messages in the previous 30 days). Such a day is stored
-// with a NULL score and read back as a [DayScore] whose Score and Metrics are
+// with a NULL score and read back as a [history.DayScore] whose Score and Metrics are
 // nil; it is never turned into 0.
 //
 // # Transactions
 //
-// Every write is one transaction: [Store.SaveDay] writes the scores of one
+// Every write is one transaction: [history.Store.SaveDay] writes the scores of one
 // (scope, date) and its completion mark together, so a crash or kill
 // mid-sweep leaves either the whole day or nothing, and the next run fetches
 // again exactly the dates that are not marked complete.
@@ -24,10 +25,10 @@
 //
 // Scores are keyed by (date, account): a sweep saves one date for every
 // account, and those rows are contiguous, so a day's save appends instead of
-// rewriting pages all over the table. [Store.HistoryAll] reads a date range
+// rewriting pages all over the table. [history.Store.HistoryAll] reads a date range
 // of every account in one query (what the rules and the IP-pool planner
-// use); [Store.History] reads one account with one key lookup per day.
-// [Store.Latest] and [Store.LatestScored] read a small per-account table
+// use); [history.Store.History] reads one account with one key lookup per day.
+// [history.Store.Latest] and [history.Store.LatestScored] read a small per-account table
 // that SaveDay keeps current.
 //
 // # Concurrency

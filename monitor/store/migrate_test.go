@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/monitor/history"
 )
 
 // TestUpgradeFromVersion1 builds a database at schema version 1 with data
@@ -77,10 +78,10 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	// SaveDay keeps it current; an older day does not move it back.
 	d := client.MustParseDate("2026-11-05")
 	old := client.MustParseDate("2026-10-01")
-	if err := s.SaveDay(ctx, ScopeSubusers, d, []DayScore{{Account: "b", Score: client.Float(4), FetchedAt: time.Unix(2, 0)}}); err != nil {
+	if err := s.SaveDay(ctx, history.ScopeSubusers, d, []history.DayScore{{Account: "b", Score: client.Float(4), FetchedAt: time.Unix(2, 0)}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveDay(ctx, ScopeSubusers, old, []DayScore{{Account: "a", Score: client.Float(1), FetchedAt: time.Unix(2, 0)},
+	if err := s.SaveDay(ctx, history.ScopeSubusers, old, []history.DayScore{{Account: "a", Score: client.Float(1), FetchedAt: time.Unix(2, 0)},
 		{Account: "c", Score: client.Float(2), FetchedAt: time.Unix(2, 0)}}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/history"
 	"github.com/sgseq/sgseq/monitor/store"
 )
 
@@ -49,8 +50,8 @@ var (
 	fetched = time.Date(2026, 11, 4, 6, 30, 15, 123456789, time.UTC)
 )
 
-func scored(account string, date client.Date, score float64) store.DayScore {
-	return store.DayScore{
+func scored(account string, date client.Date, score float64) history.DayScore {
+	return history.DayScore{
 		Account: account, UserID: "uid-" + account, Date: date, Score: client.Float(score),
 		Metrics: &client.Metrics{EngagementRecency: score, OpenRate: 5, BounceClassification: 4,
 			BounceRate: 3.5, SpamRate: 1},
@@ -58,18 +59,18 @@ func scored(account string, date client.Date, score float64) store.DayScore {
 	}
 }
 
-func ineligible(account string, date client.Date) store.DayScore {
-	return store.DayScore{Account: account, UserID: "uid-" + account, Date: date, FetchedAt: fetched}
+func ineligible(account string, date client.Date) history.DayScore {
+	return history.DayScore{Account: account, UserID: "uid-" + account, Date: date, FetchedAt: fetched}
 }
 
-func mustSave(t *testing.T, s store.Store, scope string, date client.Date, days ...store.DayScore) {
+func mustSave(t *testing.T, s history.Store, scope string, date client.Date, days ...history.DayScore) {
 	t.Helper()
 	if err := s.SaveDay(ctx, scope, date, days); err != nil {
 		t.Fatalf("SaveDay(%s, %s): %v", scope, date, err)
 	}
 }
 
-func mustHistory(t *testing.T, s store.Store, account string, from, to client.Date) []store.DayScore {
+func mustHistory(t *testing.T, s history.Store, account string, from, to client.Date) []history.DayScore {
 	t.Helper()
 	h, err := s.History(ctx, account, from, to)
 	if err != nil {
@@ -81,12 +82,12 @@ func mustHistory(t *testing.T, s store.Store, account string, from, to client.Da
 func TestRoundTripKeepsIneligibleNil(t *testing.T) {
 	t.Parallel()
 	s := MustOpenStore(t)
-	want := []store.DayScore{scored("acme", d1, 4), ineligible("acme", d2), scored("acme", d3, 2.5)}
+	want := []history.DayScore{scored("acme", d1, 4), ineligible("acme", d2), scored("acme", d3, 2.5)}
 	for _, d := range want {
-		mustSave(t, s, store.ScopeSubusers, d.Date, d)
+		mustSave(t, s, history.ScopeSubusers, d.Date, d)
 	}
 	parent := scored(alert.ParentAccount, d1, 5)
-	mustSave(t, s, store.ScopeParent, d1, parent)
+	mustSave(t, s, history.ScopeParent, d1, parent)
 
 	got := mustHistory(t, s, "acme", client.Date{}, client.Date{})
 	if !reflect.DeepEqual(got, want) {
@@ -111,11 +112,11 @@ func TestSaveDayZeroDateFilledAndUpsertIdempotent(t *testing.T) {
 	t.Parallel()
 	s := MustOpenStore(t)
 	d := scored("acme", client.Date{}, 3)
-	mustSave(t, s, store.ScopeSubusers, d2, d)
-	mustSave(t, s, store.ScopeSubusers, d2, d) // same again
+	mustSave(t, s, history.ScopeSubusers, d2, d)
+	mustSave(t, s, history.ScopeSubusers, d2, d) // same again
 	upd := scored("acme", d2, 4)
 	upd.UserID = "uid-new"
-	mustSave(t, s, store.ScopeSubusers, d2, upd)
+	mustSave(t, s, history.ScopeSubusers, d2, upd)
 	got := mustHistory(t, s, "acme", client.Date{}, client.Date{})
 	if len(got) != 1 {
 		t.Fatalf("got %d rows after three saves of one day, want 1: %+v", len(got), got)
@@ -124,7 +125,7 @@ func TestSaveDayZeroDateFilledAndUpsertIdempotent(t *testing.T) {
 		t.Errorf("row = %+v, want the last save", got[0])
 	}
 	// Eligible → ineligible on re-fetch clears the score and metrics.
-	mustSave(t, s, store.ScopeSubusers, d2, ineligible("acme", d2))
+	mustSave(t, s, history.ScopeSubusers, d2, ineligible("acme", d2))
 	got = mustHistory(t, s, "acme", client.Date{}, client.Date{})
 	if len(got) != 1 || got[0].Score != nil || got[0].Metrics != nil {
 		t.Errorf("after ineligible upsert: %+v", got)
@@ -139,14 +140,14 @@ func TestSaveDayRejects(t *testing.T) {
 		name  string
 		scope string
 		date  client.Date
-		days  []store.DayScore
+		days  []history.DayScore
 	}{
-		{"unknown scope", "everyone", d1, []store.DayScore{scored("a", d1, 3)}},
-		{"zero date", store.ScopeSubusers, client.Date{}, nil},
-		{"empty account", store.ScopeSubusers, d1, []store.DayScore{scored("a", d1, 3), scored("", d1, 3)}},
-		{"other date", store.ScopeSubusers, d1, []store.DayScore{scored("a", d1, 3), scored("b", d2, 3)}},
-		{"NaN score", store.ScopeSubusers, d1, []store.DayScore{{Account: "a", Score: &nan}}},
-		{"NaN metric", store.ScopeSubusers, d1, []store.DayScore{{Account: "a", Score: client.Float(3),
+		{"unknown scope", "everyone", d1, []history.DayScore{scored("a", d1, 3)}},
+		{"zero date", history.ScopeSubusers, client.Date{}, nil},
+		{"empty account", history.ScopeSubusers, d1, []history.DayScore{scored("a", d1, 3), scored("", d1, 3)}},
+		{"other date", history.ScopeSubusers, d1, []history.DayScore{scored("a", d1, 3), scored("b", d2, 3)}},
+		{"NaN score", history.ScopeSubusers, d1, []history.DayScore{{Account: "a", Score: &nan}}},
+		{"NaN metric", history.ScopeSubusers, d1, []history.DayScore{{Account: "a", Score: client.Float(3),
 			Metrics: &client.Metrics{SpamRate: nan}}}},
 	}
 	for _, tc := range cases {
@@ -165,7 +166,7 @@ func TestSaveDayRejects(t *testing.T) {
 	}
 }
 
-func assertNothingSaved(t *testing.T, s store.Store) {
+func assertNothingSaved(t *testing.T, s history.Store) {
 	t.Helper()
 	accts, err := s.Accounts(ctx)
 	if err != nil {
@@ -174,7 +175,7 @@ func assertNothingSaved(t *testing.T, s store.Store) {
 	if len(accts) != 0 {
 		t.Errorf("rows left behind for %v", accts)
 	}
-	for _, scope := range []string{store.ScopeParent, store.ScopeSubusers} {
+	for _, scope := range []string{history.ScopeParent, history.ScopeSubusers} {
 		done, err := s.CompletedDates(ctx, scope, client.Date{}, client.Date{})
 		if err != nil {
 			t.Fatal(err)
@@ -190,11 +191,11 @@ func TestSaveDayCancelledContextLeavesNothing(t *testing.T) {
 	s := MustOpenStore(t)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	days := make([]store.DayScore, 100)
+	days := make([]history.DayScore, 100)
 	for i := range days {
 		days[i] = scored(fmt.Sprintf("u%03d", i), d1, 3)
 	}
-	if err := s.SaveDay(cctx, store.ScopeSubusers, d1, days); !errors.Is(err, context.Canceled) {
+	if err := s.SaveDay(cctx, history.ScopeSubusers, d1, days); !errors.Is(err, context.Canceled) {
 		t.Fatalf("SaveDay with cancelled ctx: err = %v, want context.Canceled", err)
 	}
 	assertNothingSaved(t, s)
@@ -203,20 +204,20 @@ func TestSaveDayCancelledContextLeavesNothing(t *testing.T) {
 func TestCompletedDates(t *testing.T) {
 	t.Parallel()
 	s := MustOpenStore(t)
-	mustSave(t, s, store.ScopeSubusers, d1, scored("a", d1, 3))
-	mustSave(t, s, store.ScopeSubusers, d3) // a date with no subuser rows is still complete
-	mustSave(t, s, store.ScopeParent, d2, scored(alert.ParentAccount, d2, 4))
+	mustSave(t, s, history.ScopeSubusers, d1, scored("a", d1, 3))
+	mustSave(t, s, history.ScopeSubusers, d3) // a date with no subuser rows is still complete
+	mustSave(t, s, history.ScopeParent, d2, scored(alert.ParentAccount, d2, 4))
 	cases := []struct {
 		name     string
 		scope    string
 		from, to client.Date
 		want     map[client.Date]bool
 	}{
-		{"subusers all", store.ScopeSubusers, d1, d3, map[client.Date]bool{d1: true, d3: true}},
-		{"subusers inclusive single day", store.ScopeSubusers, d3, d3, map[client.Date]bool{d3: true}},
-		{"subusers none in range", store.ScopeSubusers, d2, d2, map[client.Date]bool{}},
-		{"parent", store.ScopeParent, d1, d3, map[client.Date]bool{d2: true}},
-		{"open bounds", store.ScopeSubusers, client.Date{}, client.Date{}, map[client.Date]bool{d1: true, d3: true}},
+		{"subusers all", history.ScopeSubusers, d1, d3, map[client.Date]bool{d1: true, d3: true}},
+		{"subusers inclusive single day", history.ScopeSubusers, d3, d3, map[client.Date]bool{d3: true}},
+		{"subusers none in range", history.ScopeSubusers, d2, d2, map[client.Date]bool{}},
+		{"parent", history.ScopeParent, d1, d3, map[client.Date]bool{d2: true}},
+		{"open bounds", history.ScopeSubusers, client.Date{}, client.Date{}, map[client.Date]bool{d1: true, d3: true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,7 +242,7 @@ func TestHistoryOrderAndRange(t *testing.T) {
 	// Saved out of order, across a month boundary, with another account.
 	for _, off := range []int{5, 0, 3, 1, 2, 4} {
 		d := base.AddDays(off)
-		mustSave(t, s, store.ScopeSubusers, d, scored("acme", d, float64(1+off%5)), scored("zeta", d, 5))
+		mustSave(t, s, history.ScopeSubusers, d, scored("acme", d, float64(1+off%5)), scored("zeta", d, 5))
 	}
 	cases := []struct {
 		name     string
@@ -277,9 +278,9 @@ func TestHistoryOrderAndRange(t *testing.T) {
 func TestLatestAndAccounts(t *testing.T) {
 	t.Parallel()
 	s := MustOpenStore(t)
-	mustSave(t, s, store.ScopeSubusers, d1, scored("b", d1, 3), scored("a", d1, 2))
-	mustSave(t, s, store.ScopeSubusers, d2, ineligible("b", d2), scored("c", d2, 5))
-	mustSave(t, s, store.ScopeParent, d1, scored(alert.ParentAccount, d1, 4))
+	mustSave(t, s, history.ScopeSubusers, d1, scored("b", d1, 3), scored("a", d1, 2))
+	mustSave(t, s, history.ScopeSubusers, d2, ineligible("b", d2), scored("c", d2, 5))
+	mustSave(t, s, history.ScopeParent, d1, scored(alert.ParentAccount, d1, 4))
 
 	latest, err := s.Latest(ctx)
 	if err != nil {
@@ -302,9 +303,9 @@ func TestLatestAndAccounts(t *testing.T) {
 	}
 }
 
-func rec(key string, sev alert.Severity, notified time.Time) store.AlertRecord {
+func rec(key string, sev alert.Severity, notified time.Time) alert.Record {
 	acct, _, _ := strings.Cut(key, "/")
-	return store.AlertRecord{
+	return alert.Record{
 		Alert: alert.Alert{
 			Key: key, Account: acct, Rule: alert.RuleMetric, Metric: client.MetricSpamRate,
 			Severity: sev, State: alert.Firing, Date: d3, Since: d2,
@@ -316,7 +317,7 @@ func rec(key string, sev alert.Severity, notified time.Time) store.AlertRecord {
 	}
 }
 
-func mustAlerts(t *testing.T, s store.Store) []store.AlertRecord {
+func mustAlerts(t *testing.T, s history.Store) []alert.Record {
 	t.Helper()
 	got, err := s.Alerts(ctx)
 	if err != nil {
@@ -331,12 +332,12 @@ func TestSaveAlertsUpsertDeleteAtomic(t *testing.T) {
 	a := rec("a/metric/spam_rate", alert.Warning, fetched)
 	b := rec("b/metric/spam_rate", alert.Critical, time.Time{}) // never notified
 	b.From = nil
-	if err := s.SaveAlerts(ctx, []store.AlertRecord{b, a}, nil); err != nil {
+	if err := s.SaveAlerts(ctx, []alert.Record{b, a}, nil); err != nil {
 		t.Fatal(err)
 	}
 	got := mustAlerts(t, s)
-	if !reflect.DeepEqual(got, []store.AlertRecord{a, b}) {
-		t.Fatalf("Alerts:\n got %+v\nwant %+v", got, []store.AlertRecord{a, b})
+	if !reflect.DeepEqual(got, []alert.Record{a, b}) {
+		t.Fatalf("Alerts:\n got %+v\nwant %+v", got, []alert.Record{a, b})
 	}
 	if !got[1].LastNotified.IsZero() || got[1].From != nil {
 		t.Errorf("zero LastNotified / nil From not kept: %+v", got[1])
@@ -345,21 +346,21 @@ func TestSaveAlertsUpsertDeleteAtomic(t *testing.T) {
 	// Update a, delete b, add c: one transaction.
 	a.State, a.Message = alert.Resolved, "resolved"
 	c := rec("c/metric/spam_rate", alert.Info, fetched)
-	if err := s.SaveAlerts(ctx, []store.AlertRecord{a, c}, []string{b.Key, "no/such/key"}); err != nil {
+	if err := s.SaveAlerts(ctx, []alert.Record{a, c}, []string{b.Key, "no/such/key"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustAlerts(t, s); !reflect.DeepEqual(got, []store.AlertRecord{a, c}) {
-		t.Fatalf("after update:\n got %+v\nwant %+v", got, []store.AlertRecord{a, c})
+	if got := mustAlerts(t, s); !reflect.DeepEqual(got, []alert.Record{a, c}) {
+		t.Fatalf("after update:\n got %+v\nwant %+v", got, []alert.Record{a, c})
 	}
 
 	// A batch with one bad record changes nothing, deletes included.
 	bad := rec("", alert.Info, fetched)
 	d := rec("d/metric/spam_rate", alert.Info, fetched)
-	err := s.SaveAlerts(ctx, []store.AlertRecord{d, bad}, []string{a.Key})
+	err := s.SaveAlerts(ctx, []alert.Record{d, bad}, []string{a.Key})
 	if !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("bad batch err = %v, want ErrInvalid", err)
 	}
-	if got := mustAlerts(t, s); !reflect.DeepEqual(got, []store.AlertRecord{a, c}) {
+	if got := mustAlerts(t, s); !reflect.DeepEqual(got, []alert.Record{a, c}) {
 		t.Errorf("failed batch left changes: %+v", got)
 	}
 }
@@ -404,7 +405,7 @@ func TestSweeps(t *testing.T) {
 		t.Errorf("LastFinishedSweep = %+v ok=%v err=%v, want the failed %d (not the running %d)", fin, ok, err, id2, id3)
 	}
 	ok1, ok, err := s.LastSweep(ctx, true)
-	want := store.SweepRecord{ID: id1, Started: t0, Finished: t0.Add(time.Minute)}
+	want := history.SweepRecord{ID: id1, Started: t0, Finished: t0.Add(time.Minute)}
 	if err != nil || !ok || ok1 != want || !ok1.Succeeded() {
 		t.Errorf("LastSweep(successful) = %+v ok=%v err=%v, want %+v", ok1, ok, err, want)
 	}
@@ -438,8 +439,8 @@ func TestPrune(t *testing.T) {
 	t.Parallel()
 	s := MustOpenStore(t)
 	for _, d := range []client.Date{d1, d2, d3} {
-		mustSave(t, s, store.ScopeSubusers, d, scored("a", d, 3), scored("b", d, 4))
-		mustSave(t, s, store.ScopeParent, d, scored(alert.ParentAccount, d, 4))
+		mustSave(t, s, history.ScopeSubusers, d, scored("a", d, 3), scored("b", d, 4))
+		mustSave(t, s, history.ScopeParent, d, scored(alert.ParentAccount, d, 4))
 	}
 	if n, err := s.Prune(ctx, client.Date{}); err != nil || n != 0 {
 		t.Fatalf("Prune(zero) = %d, %v; want 0 (keep forever)", n, err)
@@ -457,7 +458,7 @@ func TestPrune(t *testing.T) {
 			t.Errorf("%s after prune: %+v", acct, h)
 		}
 	}
-	done, _ := s.CompletedDates(ctx, store.ScopeSubusers, client.Date{}, client.Date{})
+	done, _ := s.CompletedDates(ctx, history.ScopeSubusers, client.Date{}, client.Date{})
 	if !reflect.DeepEqual(done, map[client.Date]bool{d3: true}) {
 		t.Errorf("completed after prune: %v", done)
 	}
@@ -522,7 +523,7 @@ func TestMigrationsReopenAndFutureSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustSave(t, s, store.ScopeSubusers, d1, scored("a", d1, 3))
+	mustSave(t, s, history.ScopeSubusers, d1, scored("a", d1, 3))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -573,11 +574,11 @@ func TestConcurrentSaveDay(t *testing.T) {
 			defer wg.Done()
 			for i := range perG {
 				d := start.AddDays(g*perG + i)
-				days := make([]store.DayScore, accounts)
+				days := make([]history.DayScore, accounts)
 				for a := range days {
 					days[a] = scored(fmt.Sprintf("u%02d", a), d, float64(1+(a+i)%5))
 				}
-				if err := s.SaveDay(ctx, store.ScopeSubusers, d, days); err != nil {
+				if err := s.SaveDay(ctx, history.ScopeSubusers, d, days); err != nil {
 					errs <- err
 				}
 				// Readers run beside the writers.
@@ -592,7 +593,7 @@ func TestConcurrentSaveDay(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	done, err := s.CompletedDates(ctx, store.ScopeSubusers, start, start.AddDays(goroutines*perG-1))
+	done, err := s.CompletedDates(ctx, history.ScopeSubusers, start, start.AddDays(goroutines*perG-1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -625,13 +626,13 @@ func TestFromScore(t *testing.T) {
 	t.Parallel()
 	sc := client.Score{UserID: "1", Username: "acme", Date: d1, Score: client.Float(4),
 		Metrics: &client.Metrics{SpamRate: 2}}
-	d := store.FromScore("acme", sc, fetched)
+	d := history.FromScore("acme", sc, fetched)
 	*sc.Score = 1 // the DayScore owns its values
 	sc.Metrics.SpamRate = 5
 	if d.Account != "acme" || d.UserID != "1" || d.Date != d1 || *d.Score != 4 || d.Metrics.SpamRate != 2 || !d.FetchedAt.Equal(fetched) {
 		t.Errorf("FromScore = %+v", d)
 	}
-	if e := store.FromScore("x", client.Score{Date: d1}, fetched); e.Eligible() || e.Metrics != nil {
+	if e := history.FromScore("x", client.Score{Date: d1}, fetched); e.Eligible() || e.Metrics != nil {
 		t.Errorf("ineligible FromScore = %+v", e)
 	}
 }
@@ -666,8 +667,8 @@ func TestTwoHandlesOneFile(t *testing.T) {
 			defer wg.Done()
 			for j := range 5 {
 				d := start.AddDays(i*5 + j)
-				days := []store.DayScore{scored("a", d, 3), scored("b", d, 4)}
-				if err := h.SaveDay(ctx, store.ScopeSubusers, d, days); err != nil {
+				days := []history.DayScore{scored("a", d, 3), scored("b", d, 4)}
+				if err := h.SaveDay(ctx, history.ScopeSubusers, d, days); err != nil {
 					errs[i] = err
 					return
 				}

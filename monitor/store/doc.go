@@ -2,9 +2,8 @@
 // and metrics, which (scope, date) pairs were fetched completely, the
 // lifecycle state of every alert and a log of sweeps.
 //
-// [history.Store] (package monitor/history) is the interface the monitor codes
-// against; [SQLite] implements it
-// in one SQLite file (modernc.org/sqlite, no cgo) in WAL mode, with
+// [history.Store] (package monitor/history) is the interface the monitor
+// codes against; [SQLite] implements it in one SQLite file (modernc.org/sqlite, no cgo) in WAL mode, with
 // versioned schema migrations embedded in the binary.
 //
 // # Ineligible days

@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/sgseq/sgseq/internal/secret"
 	"github.com/sgseq/sgseq/monitor/history"
 )
 
@@ -28,24 +28,6 @@ func (s *SQLite) BeginSweep(ctx context.Context, started time.Time) (int64, erro
 	return id, nil
 }
 
-// credentialPatterns match credentials that must never be stored even if a
-// library puts them in an error text: SendGrid API keys, Slack tokens and
-// Slack incoming-webhook URLs.
-var credentialPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`SG\.[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)?`),
-	regexp.MustCompile(`xox[a-z]-[A-Za-z0-9\-]+`),
-	regexp.MustCompile(`https://hooks\.slack(-gov)?\.com/[^\s"']+`),
-}
-
-// redact replaces credentials in text with REDACTED (defence in depth: the
-// sweep's errors are meant to be free of them already).
-func redact(text string) string {
-	for _, re := range credentialPatterns {
-		text = re.ReplaceAllString(text, "REDACTED")
-	}
-	return text
-}
-
 // maxSweepErr bounds the stored text of a sweep error.
 const maxSweepErr = 4096
 
@@ -56,7 +38,7 @@ func (s *SQLite) FinishSweep(ctx context.Context, id int64, finished time.Time, 
 	}
 	msg := ""
 	if sweepErr != nil {
-		msg = redact(sweepErr.Error())
+		msg = secret.ScrubCredentials(sweepErr.Error())
 		if msg == "" {
 			msg = "unknown error"
 		}

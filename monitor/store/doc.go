@@ -3,8 +3,9 @@
 // lifecycle state of every alert and a log of sweeps.
 //
 // [history.Store] (package monitor/history) is the interface the monitor
-// codes against; [SQLite] implements it in one SQLite file (modernc.org/sqlite, no cgo) in WAL mode, with
-// versioned schema migrations embedded in the binary.
+// codes against; [SQLite] implements it in one SQLite file
+// (modernc.org/sqlite, no cgo) in WAL mode, with versioned schema migrations
+// embedded in the binary.
 //
 // # Ineligible days
 //

@@ -7,12 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/internal/atomicfile"
 	"github.com/sgseq/sgseq/internal/secret"
 	"github.com/sgseq/sgseq/monitor"
 	"github.com/sgseq/sgseq/monitor/history"
@@ -123,19 +123,9 @@ func poolsOpenStore(ctx context.Context, path string) (*store.SQLite, error) {
 // poolsMakePlan reads the current layout through c and the history in st
 // and plans as of asOf (zero: the latest stored subuser day).
 func poolsMakePlan(ctx context.Context, cfg pools.Config, c *client.Client, st history.Store, asOf client.Date) (*pools.Plan, error) {
-	latest, ok, err := pools.LatestDate(ctx, st)
+	asOf, err := pools.ResolveAsOf(ctx, st, asOf)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, errors.New("the store holds no subuser scores: run \"sgseq backfill\" first")
-	}
-	switch {
-	case asOf.IsZero():
-		asOf = latest
-	case asOf.After(latest):
-		// Every subuser would read as ineligible on a day not stored yet.
-		return nil, fmt.Errorf("--as-of %s is after the newest stored day, %s: run \"sgseq check\" or \"sgseq backfill\" first, or plan as of an earlier day", asOf, latest)
 	}
 	state, err := pools.LoadState(ctx, c)
 	if err != nil {
@@ -216,25 +206,10 @@ The plan only reads (the IPs and pools APIs and the store). Save it with
 	return cmd
 }
 
-// poolsSavePlan writes the plan's JSON to path (0644, replaced atomically).
+// poolsSavePlan writes the plan's JSON to path with [atomicfile.Write]:
+// replaced atomically, synced before the rename.
 func poolsSavePlan(path string, plan *pools.Plan) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".plan-*.json")
-	if err != nil {
-		return fmt.Errorf("save plan: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := plan.WriteJSON(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save plan: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save plan: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, plan.WriteJSON); err != nil {
 		return fmt.Errorf("save plan: %w", err)
 	}
 	return nil

@@ -723,3 +723,45 @@ func FuzzReadPlan(f *testing.F) {
 		}
 	})
 }
+
+func TestResolveAsOf(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	empty, err := store.Open(ctx, filepath.Join(t.TempDir(), "empty.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = empty.Close() })
+	tests := []struct {
+		name    string
+		st      history.Reader
+		in      client.Date
+		want    client.Date
+		wantErr string
+	}{
+		{"default: the newest stored day", f.st, client.Date{}, asOf, ""},
+		{"an earlier day", f.st, asOf.AddDays(-5), asOf.AddDays(-5), ""},
+		{"the newest day", f.st, asOf, asOf, ""},
+		{"after the newest day", f.st, asOf.AddDays(1), client.Date{}, "--as-of 2026-11-25 is after the newest stored day, 2026-11-24"},
+		{"empty store", empty, client.Date{}, client.Date{}, "no subuser scores"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ResolveAsOf(ctx, tt.st, tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ResolveAsOf = %v, %v; want error %q", got, err, tt.wantErr)
+				}
+				var ae *AsOfError
+				if errors.As(err, &ae) != (tt.st == f.st) || errors.Is(err, ErrNoHistory) != (tt.st == empty) {
+					t.Errorf("error %v: wrong type", err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("ResolveAsOf = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}

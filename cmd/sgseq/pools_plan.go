@@ -318,7 +318,7 @@ func poolsWritePlanTable(w io.Writer, p *pools.Plan, all bool, maxFlagged int) e
 }
 
 // poolsTierRange describes tier i's median scores: "≥4", "3–4", "<3".
-func poolsTierRange(tiers []pools.Tier, i int) string {
+func poolsTierRange(tiers []pools.PlanTier, i int) string {
 	switch {
 	case len(tiers) == 1:
 		return "any"

@@ -154,7 +154,7 @@ func ReadPlan(r io.Reader) (*Plan, error) {
 		if s.Move && len(s.TargetPool) > 64 {
 			return nil, &InvalidPlanError{Reason: fmt.Sprintf("subuser %s: target_pool longer than 64 characters", s.Username)}
 		}
-		if s.Move && len(p.Tiers) > 0 && !slices.ContainsFunc(p.Tiers, func(t Tier) bool { return t.Pool == s.TargetPool }) {
+		if s.Move && len(p.Tiers) > 0 && !slices.ContainsFunc(p.Tiers, func(t PlanTier) bool { return t.Pool == s.TargetPool }) {
 			return nil, &InvalidPlanError{Reason: fmt.Sprintf("subuser %s moves to pool %q, which is the pool of none of the plan's tiers", s.Username, s.TargetPool)}
 		}
 	}

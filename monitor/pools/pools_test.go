@@ -257,7 +257,7 @@ func TestPlanKnownHistory(t *testing.T) {
 		}
 	}
 	b, _ := p.Subuser("bravo")
-	for _, part := range []string{"median 2 over 7 days", "tier low", "for 7 days: its median went below 3 on 2026-11-18 and stayed there the 3 days required; previously tier high", "from pool high-reputation",
+	for _, part := range []string{"median 2 over 7 days", "tier low", "for 7 days (since 2026-11-18), the tier its current median falls in; changed tier: its median went below 4, out of tier high of its pool, on 2026-11-18 and stayed out 7 days (3 required)", "from pool high-reputation",
 		"spam_rate 1", "underperforming sender in pool high-reputation: score 2 vs pool median 4.5"} {
 		if !strings.Contains(b.Reason, part) {
 			t.Errorf("bravo's reason %q lacks %q", b.Reason, part)
@@ -308,8 +308,8 @@ func TestPlanHysteresisThroughStore(t *testing.T) {
 		tier string
 		text string
 	}{
-		{"dip2", false, "high", "median in tier mid for 2 of 3 days needed"},
-		{"dip3", true, "mid", "its median went below 4 on 2026-11-22 and stayed there the 3 days required; previously tier high"},
+		{"dip2", false, "high", "median in tier mid for 2 of 3 days needed: hysteresis keeps it in its pool until then"},
+		{"dip3", true, "mid", "changed tier: its median went below 4, out of tier high of its pool, on 2026-11-22 and stayed out 3 days (3 required)"},
 		{"dip2-back", false, "high", "tier high"},
 	} {
 		s, _ := p.Subuser(tt.name)

@@ -107,7 +107,7 @@ type Plan struct {
 	// pools exists in the account: a mapping of the tiers onto the
 	// account's own pools (see [Plan.SuggestedTiers]), and those pools
 	// ranked by their senders' current median score.
-	SuggestedTiers []Tier      `json:"suggested_tiers,omitempty"`
+	SuggestedTiers []Tier     `json:"suggested_tiers,omitempty"`
 	PoolRanking    []PoolRank `json:"pool_ranking,omitempty"`
 }
 

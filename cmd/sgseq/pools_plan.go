@@ -244,6 +244,9 @@ func poolsWritePlan(w io.Writer, format string, p *pools.Plan, all bool) error {
 func poolsWritePlanTable(w io.Writer, p *pools.Plan, all bool, maxFlagged int) error {
 	fmt.Fprintf(w, "IP-pool plan as of %s: %d-day median, tier changes after %d days, generated %s\n",
 		p.AsOf, p.WindowDays, p.HoldDays, p.GeneratedAt.UTC().Format("2006-01-02 15:04 MST"))
+	if err := poolsWritePlanBlockers(w, p); err != nil {
+		return err
+	}
 	moves := p.Moves()
 	fmt.Fprintf(w, "\nMoves (%d):\n", len(moves))
 	if len(moves) == 0 {
@@ -266,9 +269,13 @@ func poolsWritePlanTable(w io.Writer, p *pools.Plan, all bool, maxFlagged int) e
 
 	fmt.Fprintf(w, "\nTiers after the moves:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  TIER\tMEDIAN SCORES\tPOOL\tSUBUSERS\tIN\tOUT\tMEDIAN")
+	fmt.Fprintln(tw, "  TIER\tMEDIAN SCORES\tPOOL\tPOOL IPS\tSUBUSERS\tIN\tOUT\tMEDIAN")
 	for i, t := range p.Summary {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%s\n", t.Tier, poolsTierRange(p.Tiers, i), t.Pool, t.Subusers, t.MovesIn, t.MovesOut,
+		ips := "missing"
+		if i < len(p.Tiers) && p.Tiers[i].PoolExists {
+			ips = strconv.Itoa(p.Tiers[i].PoolIPs)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", t.Tier, poolsTierRange(p.Tiers, i), t.Pool, ips, t.Subusers, t.MovesIn, t.MovesOut,
 			poolsOptFloat(t.MedianScore))
 	}
 	if err := tw.Flush(); err != nil {
@@ -315,6 +322,63 @@ func poolsWritePlanTable(w io.Writer, p *pools.Plan, all bool, maxFlagged int) e
 		}
 	}
 	return nil
+}
+
+// poolsWritePlanBlockers prints, under the plan's header, that none of the
+// tiers' pools exists (with the account's pools ranked by their senders'
+// median and a suggested mapping) and the target pools that stop "sgseq
+// pools apply".
+func poolsWritePlanBlockers(w io.Writer, p *pools.Plan) error {
+	if p.NoTierPool() {
+		names := make([]string, len(p.Tiers))
+		for i, t := range p.Tiers {
+			names[i] = t.Pool
+		}
+		fmt.Fprintf(w, "\nNone of the tiers' pools exists in this account (%s).\n", strings.Join(names, ", "))
+		if len(p.PoolRanking) > 0 {
+			fmt.Fprintln(w, "The account's pools, ranked by their senders' current median score:")
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "  POOL\tIPS\tSENDERS\tMEDIAN\tSUGGESTED TIER")
+			for _, r := range p.PoolRanking {
+				tier := "-"
+				for i, t := range p.SuggestedTiers {
+					if t.Pool == r.Pool {
+						tier = t.Name + " (" + poolsTierRange(poolsPlanTiers(p.SuggestedTiers), i) + ")"
+					}
+				}
+				fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\n", r.Pool, r.IPs, r.Senders, poolsDash(poolsOptFloat(r.MedianScore)), tier)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+		}
+		if len(p.SuggestedTiers) > 0 {
+			fmt.Fprintln(w, "Suggested mapping of the tiers onto them (the pools: section of the config, then plan again):")
+			for _, line := range strings.Split(strings.TrimRight(pools.TiersYAML(p.SuggestedTiers), "\n"), "\n") {
+				fmt.Fprintf(w, "  %s\n", line)
+			}
+		} else {
+			fmt.Fprintln(w, "No mapping to suggest: fewer than two of the account's pools hold IPs and senders with scores.")
+		}
+	}
+	if len(p.Blockers) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nBlocked: \"sgseq pools apply\" would refuse this plan and make no call:\n")
+	for _, b := range p.Blockers {
+		fmt.Fprintf(w, "  - %s\n", b)
+	}
+	poolsWriteWaysOut(w, nil)
+	return nil
+}
+
+// poolsPlanTiers wraps tiers for poolsTierRange.
+func poolsPlanTiers(tiers []pools.Tier) []pools.PlanTier {
+	out := make([]pools.PlanTier, len(tiers))
+	for i, t := range tiers {
+		out[i] = pools.PlanTier{Tier: t}
+	}
+	return out
 }
 
 // poolsTierRange describes tier i's median scores: "≥4", "3–4", "<3".

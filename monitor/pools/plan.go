@@ -418,8 +418,8 @@ func planSubuser(cfg Config, u string, cur []string, s series, out *Outlier) Sub
 			r = append(r, fmt.Sprintf("sends through %d pools (%s); not moved (tier pool %s)",
 				len(cur), strings.Join(cur, ", "), cfg.Tiers[d.tier].Pool))
 		case sp.Move && sp.CurrentTier == "":
-			r = append(r, fmt.Sprintf("move from pool %s, which is no tier's pool, to the tier its current median falls in "+
-				"(hysteresis only delays leaving the tier of the pool a subuser sends through)", cur[0]))
+			r = append(r, fmt.Sprintf("move from pool %s, which is no tier's pool, to the tier of its current median "+
+				"(hysteresis only delays leaving a tier's pool)", cur[0]))
 		case sp.Move:
 			r = append(r, fmt.Sprintf("move from pool %s (tier %s)", cur[0], sp.CurrentTier))
 		}
@@ -454,8 +454,6 @@ func decisionReason(cfg Config, sp SubuserPlan, d decision, dates []client.Date)
 		fmt.Fprintf(&b, " for %d day%s (since %s)", sp.DaysHeld, plural(sp.DaysHeld), sp.TierSince)
 	}
 	switch d.kind {
-	case caseNoTierPool:
-		b.WriteString(", the tier its current median falls in")
 	case caseHeld:
 		fmt.Fprintf(&b, ", the tier of its pool; median in tier %s for %d of %d days needed: hysteresis keeps it in its pool until then",
 			cfg.Tiers[d.raw].Name, d.streak, cfg.HoldDays)

@@ -506,32 +506,78 @@ func TestApplyStalePlan(t *testing.T) {
 	}
 }
 
-func TestApplyCreatesMissingPoolAndStopsWithoutIPs(t *testing.T) {
+// TestApplyBlocked: a target pool that is missing or holds no IP refuses
+// the whole plan before any call, even the moves into good pools; with
+// CreatePools only the missing pools are created, and nobody is moved.
+func TestApplyBlocked(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil)
-	cfg := DefaultConfig()
-	cfg.Tiers[0].Pool = "top-senders" // does not exist yet
-	p := f.plan(t, cfg)
-	pr, err := Prepare(ctx, f.c, p, ApplyOptions{Now: func() time.Time { return genTime }})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name        string
+		highPool    string // tier high's pool: 5 subusers move into it, bravo into low-reputation
+		create      bool
+		wantMissing []string
+		wantEmpty   []string
+		wantCalls   []string // mutating calls made
+	}{
+		{"missing pool", "top-senders", false, []string{"top-senders"}, nil, nil},
+		{"empty pool", "empty-pool", false, nil, []string{"empty-pool"}, nil},
+		{"missing pool, --create-pools", "top-senders", true, []string{"top-senders"}, nil, []string{`POST /v3/ips/pools {"name":"top-senders"}`}},
+		{"empty pool, --create-pools", "empty-pool", true, nil, []string{"empty-pool"}, nil},
 	}
-	if !slices.Equal(pr.EmptyPools, []string{"top-senders"}) {
-		t.Fatalf("EmptyPools = %v", pr.EmptyPools)
-	}
-	if r := pr.Runnable(); len(r) != 1 || r[0].String() != `POST /v3/ips/pools {"name":"top-senders"}` {
-		t.Fatalf("Runnable = %v", r)
-	}
-	var out bytes.Buffer
-	err = pr.Execute(ctx, f.c, &out)
-	var ee *EmptyPoolsError
-	if !errors.As(err, &ee) || !slices.Equal(ee.Created, []string{"top-senders"}) {
-		t.Fatalf("Execute = %v, want an EmptyPoolsError after creating top-senders", err)
-	}
-	assertCalls(t, f.mutations(), pr.Calls[:1])
-	if acct := f.srv.Account(); !slices.Contains(acct.Pools, "top-senders") {
-		t.Errorf("pool not created: %v", acct.Pools)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := testAccount()
+			a.Pools = append(a.Pools, "empty-pool")
+			f := newFixture(t, a)
+			cfg := DefaultConfig()
+			cfg.Tiers[0].Pool = tt.highPool
+			p := f.plan(t, cfg)
+			if len(p.Blockers) != 1 || p.Blockers[0].Pool != tt.highPool || p.Blockers[0].Moves != 5 {
+				t.Errorf("plan blockers = %+v, want %s with 5 moves", p.Blockers, tt.highPool)
+			}
+			opts := ApplyOptions{CreatePools: tt.create, Now: func() time.Time { return genTime }}
+			pr, err := Prepare(ctx, f.c, p, opts)
+			var be *BlockedError
+			if !tt.create {
+				if !errors.As(err, &be) || !slices.Equal(be.Missing, tt.wantMissing) || !slices.Equal(be.Empty, tt.wantEmpty) {
+					t.Fatalf("Prepare = %v, want a BlockedError missing %v, empty %v", err, tt.wantMissing, tt.wantEmpty)
+				}
+				for _, s := range []string{"no call was made", tt.highPool, "add IPs to them in SendGrid", "pools.tiers[].pool"} {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q lacks %q", err, s)
+					}
+				}
+				if m := f.mutations(); len(m) != 0 {
+					t.Errorf("a blocked plan made calls: %+v", m)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pr.Blocked == nil || len(pr.Waiting) != 6 {
+				t.Fatalf("prepared = %+v, want blocked with 6 waiting moves", pr)
+			}
+			err = pr.Execute(ctx, f.c, &bytes.Buffer{})
+			if !errors.As(err, &be) || !slices.Equal(be.Created, tt.wantMissing) {
+				t.Fatalf("Execute = %v, want a BlockedError after creating %v", err, tt.wantMissing)
+			}
+			var got []string
+			for _, c := range f.mutations() {
+				got = append(got, c.Method+" "+c.Path+" "+strings.TrimSpace(c.Body))
+			}
+			if !slices.Equal(got, tt.wantCalls) {
+				t.Errorf("calls %v, want %v", got, tt.wantCalls)
+			}
+			// The plan stays valid: once the pool has IPs it applies.
+			if tt.wantMissing != nil {
+				if acct := f.srv.Account(); !slices.Contains(acct.Pools, tt.highPool) {
+					t.Errorf("pool not created: %v", acct.Pools)
+				}
+			}
+		})
 	}
 }
 

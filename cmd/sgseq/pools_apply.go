@@ -171,7 +171,6 @@ func poolsApplyRun(ctx context.Context, c *client.Client, plan *pools.Plan, o po
 // high-reputation, low-reputation have no IPs".
 func poolsBlockedPools(be *pools.BlockedError) string {
 	empty := slices.Concat(be.Created, be.Empty)
-	slices.Sort(empty)
 	var parts []string
 	if missing := slices.DeleteFunc(slices.Clone(be.Missing), func(p string) bool { return slices.Contains(be.Created, p) }); len(missing) > 0 {
 		parts = append(parts, "target pool(s) "+strings.Join(missing, ", ")+" do not exist")

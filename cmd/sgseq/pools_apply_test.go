@@ -192,7 +192,7 @@ func TestPoolsApplyMissingPools(t *testing.T) {
 				t.Errorf("apply %v: stderr lacks %q:\n%s", args, s, errOut)
 			}
 		}
-		if !strings.Contains(err.Error(), "high-reputation, low-reputation, mid-reputation do not exist") {
+		if !strings.Contains(err.Error(), "high-reputation, mid-reputation, low-reputation do not exist") {
 			t.Errorf("error %q does not name the pools", err)
 		}
 	}
@@ -203,7 +203,7 @@ func TestPoolsApplyMissingPools(t *testing.T) {
 	// --create-pools creates them, and only that: nobody is assigned to a
 	// pool without IPs.
 	out, errOut, err := cliRun(t, "pools", "apply", "--plan", planPath, "--create-pools")
-	if err != nil || !strings.Contains(out, "and then stop before moving anyone: target pool(s) high-reputation, low-reputation, mid-reputation have no IPs") {
+	if err != nil || !strings.Contains(out, "and then stop before moving anyone: target pool(s) high-reputation, mid-reputation, low-reputation have no IPs") {
 		t.Fatalf("dry run with --create-pools: %v\n%s%s", err, out, errOut)
 	}
 	_, errOut, err = cliRun(t, "pools", "apply", "--plan", planPath, "--create-pools", "--yes")
@@ -212,8 +212,8 @@ func TestPoolsApplyMissingPools(t *testing.T) {
 	}
 	want := []string{
 		`POST /v3/ips/pools {"name":"high-reputation"}`,
-		`POST /v3/ips/pools {"name":"low-reputation"}`,
 		`POST /v3/ips/pools {"name":"mid-reputation"}`,
+		`POST /v3/ips/pools {"name":"low-reputation"}`,
 	}
 	if got := poolsCallStrings(poolsMutations(srv)); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("server received:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

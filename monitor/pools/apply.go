@@ -2,6 +2,7 @@ package pools
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -274,8 +275,14 @@ func Prepare(ctx context.Context, c *client.Client, plan *Plan, opts ApplyOption
 			empty = append(empty, m.TargetPool)
 		}
 	}
-	slices.Sort(missing)
-	slices.Sort(empty)
+	// In the order of the plan's tiers, best first.
+	byTier := func(a, b string) int {
+		ia := slices.IndexFunc(plan.Tiers, func(t PlanTier) bool { return t.Pool == a })
+		ib := slices.IndexFunc(plan.Tiers, func(t PlanTier) bool { return t.Pool == b })
+		return cmp.Or(cmp.Compare(ia, ib), strings.Compare(a, b))
+	}
+	slices.SortFunc(missing, byTier)
+	slices.SortFunc(empty, byTier)
 	if len(missing) > 0 || len(empty) > 0 {
 		be := &BlockedError{Missing: missing, Empty: empty}
 		if noTierPool(plan.ConfigTiers(), state) {
@@ -354,7 +361,7 @@ func (e *ApplyError) Report(w io.Writer) {
 // BlockedError after creating them, before any assignment.
 type BlockedError struct {
 	// Missing and Empty are the target pools that do not exist and those
-	// without IPs, sorted.
+	// without IPs, in the order of the plan's tiers.
 	Missing, Empty []string
 	// Created lists the pools created (or, before Execute, to create)
 	// with ApplyOptions.CreatePools; they have no IPs yet.

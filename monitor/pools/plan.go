@@ -104,9 +104,13 @@ type Plan struct {
 	// is any. [] for none.
 	Blockers []Blocker `json:"blockers"`
 	// SuggestedTiers and PoolRanking are set only when none of the tiers'
-	// pools exists in the account: a mapping of the tiers onto the
-	// account's own pools (see [Plan.SuggestedTiers]), and those pools
-	// ranked by their senders' current median score.
+	// pools exists in the account. PoolRanking lists the account's pools
+	// that hold IPs, ranked by the median of their senders' current median
+	// scores; SuggestedTiers maps the tiers, best first, onto the best
+	// ranked of them (one pool per distinct median, the pools with the
+	// most senders when there are more than tiers), each min_score halfway
+	// between the medians of consecutive pools. nil when fewer than two
+	// pools have scored senders.
 	SuggestedTiers []Tier     `json:"suggested_tiers,omitempty"`
 	PoolRanking    []PoolRank `json:"pool_ranking,omitempty"`
 }

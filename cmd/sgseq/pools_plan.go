@@ -191,7 +191,16 @@ The plan only reads (the IPs and pools APIs and the store). Save it with
 				return err
 			}
 			if outPath != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "Plan saved to %s; apply it with: sgseq pools apply --plan %s\n", outPath, outPath)
+				if len(plan.Blockers) > 0 {
+					var blocked []string
+					for _, b := range plan.Blockers {
+						blocked = append(blocked, b.Pool)
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "Plan saved to %s, but \"sgseq pools apply\" refuses it while its target pool(s) %s are missing or have no IPs.\n",
+						outPath, strings.Join(blocked, ", "))
+				} else {
+					fmt.Fprintf(cmd.ErrOrStderr(), "Plan saved to %s; apply it with: sgseq pools apply --plan %s\n", outPath, outPath)
+				}
 			}
 			return nil
 		},

@@ -7,12 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/internal/atomicfile"
 	"github.com/sgseq/sgseq/internal/secret"
 	"github.com/sgseq/sgseq/monitor"
 	"github.com/sgseq/sgseq/monitor/history"
@@ -123,19 +123,9 @@ func poolsOpenStore(ctx context.Context, path string) (*store.SQLite, error) {
 // poolsMakePlan reads the current layout through c and the history in st
 // and plans as of asOf (zero: the latest stored subuser day).
 func poolsMakePlan(ctx context.Context, cfg pools.Config, c *client.Client, st history.Store, asOf client.Date) (*pools.Plan, error) {
-	latest, ok, err := pools.LatestDate(ctx, st)
+	asOf, err := pools.ResolveAsOf(ctx, st, asOf)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, errors.New("the store holds no subuser scores: run \"sgseq backfill\" first")
-	}
-	switch {
-	case asOf.IsZero():
-		asOf = latest
-	case asOf.After(latest):
-		// Every subuser would read as ineligible on a day not stored yet.
-		return nil, fmt.Errorf("--as-of %s is after the newest stored day, %s: run \"sgseq check\" or \"sgseq backfill\" first, or plan as of an earlier day", asOf, latest)
 	}
 	state, err := pools.LoadState(ctx, c)
 	if err != nil {
@@ -201,7 +191,16 @@ The plan only reads (the IPs and pools APIs and the store). Save it with
 				return err
 			}
 			if outPath != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "Plan saved to %s; apply it with: sgseq pools apply --plan %s\n", outPath, outPath)
+				if len(plan.Blockers) > 0 {
+					var blocked []string
+					for _, b := range plan.Blockers {
+						blocked = append(blocked, b.Pool)
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "Plan saved to %s, but \"sgseq pools apply\" refuses it while its target pool(s) %s are missing or have no IPs.\n",
+						outPath, strings.Join(blocked, ", "))
+				} else {
+					fmt.Fprintf(cmd.ErrOrStderr(), "Plan saved to %s; apply it with: sgseq pools apply --plan %s\n", outPath, outPath)
+				}
 			}
 			return nil
 		},
@@ -216,25 +215,10 @@ The plan only reads (the IPs and pools APIs and the store). Save it with
 	return cmd
 }
 
-// poolsSavePlan writes the plan's JSON to path (0644, replaced atomically).
+// poolsSavePlan writes the plan's JSON to path with [atomicfile.Write]:
+// replaced atomically, synced before the rename.
 func poolsSavePlan(path string, plan *pools.Plan) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".plan-*.json")
-	if err != nil {
-		return fmt.Errorf("save plan: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := plan.WriteJSON(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save plan: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save plan: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, plan.WriteJSON); err != nil {
 		return fmt.Errorf("save plan: %w", err)
 	}
 	return nil
@@ -269,6 +253,9 @@ func poolsWritePlan(w io.Writer, format string, p *pools.Plan, all bool) error {
 func poolsWritePlanTable(w io.Writer, p *pools.Plan, all bool, maxFlagged int) error {
 	fmt.Fprintf(w, "IP-pool plan as of %s: %d-day median, tier changes after %d days, generated %s\n",
 		p.AsOf, p.WindowDays, p.HoldDays, p.GeneratedAt.UTC().Format("2006-01-02 15:04 MST"))
+	if err := poolsWritePlanBlockers(w, p); err != nil {
+		return err
+	}
 	moves := p.Moves()
 	fmt.Fprintf(w, "\nMoves (%d):\n", len(moves))
 	if len(moves) == 0 {
@@ -291,9 +278,13 @@ func poolsWritePlanTable(w io.Writer, p *pools.Plan, all bool, maxFlagged int) e
 
 	fmt.Fprintf(w, "\nTiers after the moves:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  TIER\tMEDIAN SCORES\tPOOL\tSUBUSERS\tIN\tOUT\tMEDIAN")
+	fmt.Fprintln(tw, "  TIER\tMEDIAN SCORES\tPOOL\tPOOL IPS\tSUBUSERS\tIN\tOUT\tMEDIAN")
 	for i, t := range p.Summary {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%s\n", t.Tier, poolsTierRange(p.Tiers, i), t.Pool, t.Subusers, t.MovesIn, t.MovesOut,
+		ips := "missing"
+		if i < len(p.Tiers) && p.Tiers[i].PoolExists {
+			ips = strconv.Itoa(p.Tiers[i].PoolIPs)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", t.Tier, poolsTierRange(p.Tiers, i), t.Pool, ips, t.Subusers, t.MovesIn, t.MovesOut,
 			poolsOptFloat(t.MedianScore))
 	}
 	if err := tw.Flush(); err != nil {
@@ -342,8 +333,65 @@ func poolsWritePlanTable(w io.Writer, p *pools.Plan, all bool, maxFlagged int) e
 	return nil
 }
 
+// poolsWritePlanBlockers prints, under the plan's header, that none of the
+// tiers' pools exists (with the account's pools ranked by their senders'
+// median and a suggested mapping) and the target pools that stop "sgseq
+// pools apply".
+func poolsWritePlanBlockers(w io.Writer, p *pools.Plan) error {
+	if p.NoTierPool() {
+		names := make([]string, len(p.Tiers))
+		for i, t := range p.Tiers {
+			names[i] = t.Pool
+		}
+		fmt.Fprintf(w, "\nNone of the tiers' pools exists in this account (%s).\n", strings.Join(names, ", "))
+		if len(p.PoolRanking) > 0 {
+			fmt.Fprintln(w, "The account's pools, ranked by their senders' current median score:")
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "  POOL\tIPS\tSENDERS\tMEDIAN\tSUGGESTED TIER")
+			for _, r := range p.PoolRanking {
+				tier := "-"
+				for i, t := range p.SuggestedTiers {
+					if t.Pool == r.Pool {
+						tier = t.Name + " (" + poolsTierRange(poolsPlanTiers(p.SuggestedTiers), i) + ")"
+					}
+				}
+				fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\n", r.Pool, r.IPs, r.Senders, poolsDash(poolsOptFloat(r.MedianScore)), tier)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+		}
+		if len(p.SuggestedTiers) > 0 {
+			fmt.Fprintln(w, "Suggested mapping of the tiers onto them (the pools: section of the config, then plan again):")
+			for _, line := range strings.Split(strings.TrimRight(pools.TiersYAML(p.SuggestedTiers), "\n"), "\n") {
+				fmt.Fprintf(w, "  %s\n", line)
+			}
+		} else {
+			fmt.Fprintln(w, "No mapping to suggest: fewer than two of the account's pools hold IPs and senders with scores.")
+		}
+	}
+	if len(p.Blockers) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nBlocked: \"sgseq pools apply\" would refuse this plan and make no call:\n")
+	for _, b := range p.Blockers {
+		fmt.Fprintf(w, "  - %s\n", b)
+	}
+	poolsWriteWaysOut(w, nil)
+	return nil
+}
+
+// poolsPlanTiers wraps tiers for poolsTierRange.
+func poolsPlanTiers(tiers []pools.Tier) []pools.PlanTier {
+	out := make([]pools.PlanTier, len(tiers))
+	for i, t := range tiers {
+		out[i] = pools.PlanTier{Tier: t}
+	}
+	return out
+}
+
 // poolsTierRange describes tier i's median scores: "≥4", "3–4", "<3".
-func poolsTierRange(tiers []pools.Tier, i int) string {
+func poolsTierRange(tiers []pools.PlanTier, i int) string {
 	switch {
 	case len(tiers) == 1:
 		return "any"

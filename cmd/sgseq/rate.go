@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/sgseq/sgseq/internal/atomicfile"
 	"github.com/sgseq/sgseq/rating"
 )
 
@@ -190,61 +190,11 @@ func rateReadAll(cmd *cobra.Command, e *rating.Engine, what string, paths []stri
 	return nil
 }
 
-// rateWriteFile writes the --out file. A regular file (or a new one) is
-// written atomically: write fills a temporary file in the same directory,
-// which is synced and renamed over the target only when everything was
-// written, so on any error the old file stays as it was and the temporary
-// file is removed. A symbolic link is followed (the link stays, its target
-// is replaced) and an existing file keeps its permissions. Anything else
-// that exists (/dev/null, a named pipe, /dev/stdout) is opened and written
-// in place: renaming over it would replace the device with a file.
-func rateWriteFile(path string, write func(io.Writer) error) (err error) {
-	perm := os.FileMode(0o644)
-	if fi, err := os.Stat(path); err == nil {
-		if !fi.Mode().IsRegular() {
-			return rateWriteInPlace(path, write)
-		}
-		perm = fi.Mode().Perm()
-		if real, err := filepath.EvalSymlinks(path); err == nil {
-			path = real
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// rateWriteInPlace writes to an existing file that is not a regular file.
-func rateWriteInPlace(path string, write func(io.Writer) error) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+// rateWriteFile writes the --out file with [atomicfile.Write]: a regular
+// file is replaced atomically (synced before the rename), a device or pipe
+// is written in place.
+func rateWriteFile(path string, write func(io.Writer) error) error {
+	return atomicfile.Write(path, write)
 }
 
 // rateWriteExplain prints a contact's rating and its steps.

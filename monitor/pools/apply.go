@@ -2,6 +2,7 @@ package pools
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,6 +80,10 @@ type ApplyOptions struct {
 	// Force accepts a plan older than MaxAge. It never overrides a change
 	// of a moved subuser's pools.
 	Force bool
+	// CreatePools lets apply create the target pools the account lacks
+	// (and only that: a new pool has no IPs, so the moves into it wait).
+	// Without it a missing pool refuses the plan before any call.
+	CreatePools bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -110,14 +115,15 @@ func (e *InvalidPlanError) Error() string { return "pools: invalid plan: " + e.R
 type Prepared struct {
 	// Plan is the plan being applied.
 	Plan *Plan
-	// Calls are the mutating calls, in order: pools to create (by name),
-	// then one IP assignment per move (by username). Assignments to an
-	// empty pool are listed too but are not made (see EmptyPools).
+	// Calls are the mutating calls [Prepared.Execute] makes, in order: one
+	// IP assignment per move (by username), or, when Blocked is set, only
+	// the missing pools to create (by name).
 	Calls []Call
-	// EmptyPools are target pools that have (or, once created, will have)
-	// no IPs. When there is any, [Prepared.Execute] creates the missing
-	// pools and stops before assigning IPs.
-	EmptyPools []string
+	// Blocked is set only with ApplyOptions.CreatePools when target pools
+	// are missing or hold no IP: the pools are created, and no subuser is
+	// moved. Waiting then lists the assignments that wait for IPs.
+	Blocked *BlockedError
+	Waiting []Call
 }
 
 // ReadPlan decodes a plan written by "sgseq pools plan -o json".
@@ -154,7 +160,7 @@ func ReadPlan(r io.Reader) (*Plan, error) {
 		if s.Move && len(s.TargetPool) > 64 {
 			return nil, &InvalidPlanError{Reason: fmt.Sprintf("subuser %s: target_pool longer than 64 characters", s.Username)}
 		}
-		if s.Move && len(p.Tiers) > 0 && !slices.ContainsFunc(p.Tiers, func(t Tier) bool { return t.Pool == s.TargetPool }) {
+		if s.Move && len(p.Tiers) > 0 && !slices.ContainsFunc(p.Tiers, func(t PlanTier) bool { return t.Pool == s.TargetPool }) {
 			return nil, &InvalidPlanError{Reason: fmt.Sprintf("subuser %s moves to pool %q, which is the pool of none of the plan's tiers", s.Username, s.TargetPool)}
 		}
 	}
@@ -188,14 +194,16 @@ func planJSONError(data []byte, err error) string {
 	return fmt.Sprintf("line %d, column %d: %s", line, col, msg)
 }
 
-// Prepare checks that plan is still fresh and lists the calls applying it
+// Prepare checks everything applying plan needs and lists the calls it
 // makes. It reads the IPs and pools APIs (and each target pool) but
 // changes nothing.
 //
 // A plan is stale, and refused with a *[StaleError], when it is older than
 // opts.MaxAge (unless opts.Force), or when a subuser it moves no longer
 // sends through exactly the pools the plan recorded (whatever opts.Force).
-// API errors are returned wrapped.
+// A plan whose target pools are missing or hold no IP is refused with a
+// *[BlockedError] (with opts.CreatePools, see [Prepared.Blocked]). API
+// errors are returned wrapped.
 func Prepare(ctx context.Context, c *client.Client, plan *Plan, opts ApplyOptions) (*Prepared, error) {
 	now := time.Now
 	if opts.Now != nil {
@@ -237,20 +245,20 @@ func Prepare(ctx context.Context, c *client.Client, plan *Plan, opts ApplyOption
 	}
 
 	pr := &Prepared{Plan: plan}
-	targets := map[string][]string{} // pool -> IPs
-	var create []string
+	targets := map[string][]string{} // pool -> IPs; nil for a missing pool
+	var missing, empty []string
 	for _, m := range moves {
 		if _, done := targets[m.TargetPool]; done {
 			continue
 		}
 		if _, exists := state.Pools[m.TargetPool]; !exists {
-			create = append(create, m.TargetPool)
+			missing = append(missing, m.TargetPool)
 			targets[m.TargetPool] = nil
 			continue
 		}
 		d, err := c.Pool(ctx, m.TargetPool)
 		if errors.Is(err, client.ErrNotFound) {
-			create = append(create, m.TargetPool)
+			missing = append(missing, m.TargetPool)
 			targets[m.TargetPool] = nil
 			continue
 		}
@@ -263,19 +271,40 @@ func Prepare(ctx context.Context, c *client.Client, plan *Plan, opts ApplyOption
 		}
 		slices.Sort(ips)
 		targets[m.TargetPool] = slices.Compact(ips)
-	}
-	slices.Sort(create)
-	for _, p := range create {
-		pr.Calls = append(pr.Calls, createPoolCall(p))
-	}
-	for p, ips := range targets {
 		if len(ips) == 0 {
-			pr.EmptyPools = append(pr.EmptyPools, p)
+			empty = append(empty, m.TargetPool)
 		}
 	}
-	slices.Sort(pr.EmptyPools)
+	// In the order of the plan's tiers, best first.
+	byTier := func(a, b string) int {
+		ia := slices.IndexFunc(plan.Tiers, func(t PlanTier) bool { return t.Pool == a })
+		ib := slices.IndexFunc(plan.Tiers, func(t PlanTier) bool { return t.Pool == b })
+		return cmp.Or(cmp.Compare(ia, ib), strings.Compare(a, b))
+	}
+	slices.SortFunc(missing, byTier)
+	slices.SortFunc(empty, byTier)
+	if len(missing) > 0 || len(empty) > 0 {
+		be := &BlockedError{Missing: missing, Empty: empty}
+		if noTierPool(plan.ConfigTiers(), state) {
+			be.Suggested, _ = suggestTiers(plan.ConfigTiers(), state, plan.Subusers)
+		}
+		if !opts.CreatePools {
+			return nil, be
+		}
+		// Only the pools are created; every move waits for IPs.
+		for _, p := range missing {
+			pr.Calls = append(pr.Calls, createPoolCall(p))
+		}
+		be.Created = missing
+		pr.Blocked = be
+	}
 	for _, m := range moves {
-		pr.Calls = append(pr.Calls, assignCall(m.Username, m.TargetPool, targets[m.TargetPool], m.CurrentPools))
+		call := assignCall(m.Username, m.TargetPool, targets[m.TargetPool], m.CurrentPools)
+		if pr.Blocked != nil {
+			pr.Waiting = append(pr.Waiting, call)
+		} else {
+			pr.Calls = append(pr.Calls, call)
+		}
 	}
 	return pr, nil
 }
@@ -287,21 +316,6 @@ func normPools(p []string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// Runnable returns the calls [Prepared.Execute] makes: all of Calls, or
-// only the pool creations when a target pool has no IPs.
-func (p *Prepared) Runnable() []Call {
-	if len(p.EmptyPools) == 0 {
-		return slices.Clone(p.Calls)
-	}
-	var out []Call
-	for _, c := range p.Calls {
-		if c.Kind == CallCreatePool {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // ApplyError reports an apply that stopped at a failed call: which calls
@@ -339,56 +353,63 @@ func (e *ApplyError) Report(w io.Writer) {
 	fmt.Fprintf(w, "Run \"sgseq pools plan\" again to plan the remaining moves from the new state.\n")
 }
 
-// EmptyPoolsError is returned by [Prepared.Execute] when target pools have
-// no IPs: the missing pools were created (Created) and no IP was assigned.
-type EmptyPoolsError struct {
-	Pools   []string
+// BlockedError is returned by [Prepare] for a plan whose target pools the
+// account lacks (Missing) or that hold no IP (Empty): no subuser can be
+// moved into them, so apply makes no call at all. With
+// ApplyOptions.CreatePools, [Prepare] succeeds instead, with the missing
+// pools to create (Created), and [Prepared.Execute] returns the
+// BlockedError after creating them, before any assignment.
+type BlockedError struct {
+	// Missing and Empty are the target pools that do not exist and those
+	// without IPs, in the order of the plan's tiers.
+	Missing, Empty []string
+	// Created lists the pools created (or, before Execute, to create)
+	// with ApplyOptions.CreatePools; they have no IPs yet.
 	Created []string
+	// Suggested maps the plan's tiers onto the account's own pools when
+	// none of the tiers' pools exists (see docs/pools.md); nil otherwise.
+	Suggested []Tier
 }
 
-func (e *EmptyPoolsError) Error() string {
-	msg := fmt.Sprintf("pools: target pool(s) %s have no IPs, so no subuser was moved; add IPs to them "+
-		"(POST /v3/ips/pools/{pool}/ips) and run apply again", strings.Join(e.Pools, ", "))
-	if len(e.Created) > 0 {
-		msg += fmt.Sprintf(" (created: %s)", strings.Join(e.Created, ", "))
+func (e *BlockedError) Error() string {
+	var what []string
+	if len(e.Missing) > 0 {
+		verb := "do not exist"
+		if len(e.Created) > 0 {
+			verb = "did not exist (created now, without IPs)"
+		}
+		what = append(what, fmt.Sprintf("target pool(s) %s %s", strings.Join(e.Missing, ", "), verb))
 	}
-	return msg
+	if len(e.Empty) > 0 {
+		what = append(what, fmt.Sprintf("target pool(s) %s have no IPs", strings.Join(e.Empty, ", ")))
+	}
+	made := "no call was made"
+	if len(e.Created) > 0 {
+		made = "no subuser was moved"
+	}
+	return fmt.Sprintf("pools: cannot apply the plan, %s: %s. Either create the pools and add IPs to them in SendGrid "+
+		"(POST /v3/ips/pools, then POST /v3/ips/pools/{pool}/ips) and run apply again, "+
+		"or map the tiers onto the account's own pools (pools.tiers[].pool in the config) and run \"sgseq pools plan\" again",
+		made, strings.Join(what, "; "))
 }
 
-// Execute makes the runnable calls in order, writing each one to w
-// ("METHOD path body") before making it and "  ok" or "  FAILED: err"
-// after. It stops at the first failure and returns an *[ApplyError]
-// accounting for every call. When target pools have no IPs it returns an
-// *[EmptyPoolsError] after creating the missing pools.
+// Execute makes the calls in order, writing each one to w ("METHOD path
+// body") before making it and "  ok" or "  FAILED: err" after. It stops at
+// the first failure and returns an *[ApplyError] accounting for every
+// call. A prepared plan with Blocked set (ApplyOptions.CreatePools) only
+// creates the missing pools and then returns Blocked: no subuser is ever
+// assigned to a pool without IPs.
 func (p *Prepared) Execute(ctx context.Context, c *client.Client, w io.Writer) error {
-	calls := p.Runnable()
-	var created []string
-	for i, call := range calls {
+	for i, call := range p.Calls {
 		fmt.Fprintf(w, "%s\n", call)
 		if err := call.do(ctx, c); err != nil {
 			fmt.Fprintf(w, "  FAILED: %v\n", err)
-			return &ApplyError{Succeeded: calls[:i:i], Failed: call, Err: err, NotAttempted: p.notAttempted(calls[i+1:])}
+			return &ApplyError{Succeeded: p.Calls[:i:i], Failed: call, Err: err, NotAttempted: slices.Concat(p.Calls[i+1:], p.Waiting)}
 		}
 		fmt.Fprintf(w, "  ok\n")
-		if call.Kind == CallCreatePool {
-			created = append(created, call.Pool)
-		}
 	}
-	if len(p.EmptyPools) > 0 {
-		return &EmptyPoolsError{Pools: slices.Clone(p.EmptyPools), Created: created}
+	if p.Blocked != nil {
+		return p.Blocked
 	}
 	return nil
-}
-
-// notAttempted returns rest plus the calls left out of Runnable.
-func (p *Prepared) notAttempted(rest []Call) []Call {
-	out := slices.Clone(rest)
-	if len(p.EmptyPools) > 0 {
-		for _, c := range p.Calls {
-			if c.Kind != CallCreatePool {
-				out = append(out, c)
-			}
-		}
-	}
-	return out
 }

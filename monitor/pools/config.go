@@ -52,21 +52,21 @@ type Config struct {
 
 // Defaults of [DefaultConfig].
 const (
-	DefaultWindowDays        = 7
-	DefaultHoldDays          = 3
-	DefaultOutlierGap        = 2.0
-	DefaultOutlierMinMembers = 3
-	DefaultMinScoredDays     = 7
+	defaultWindowDays        = 7
+	defaultHoldDays          = 3
+	defaultOutlierGap        = 2.0
+	defaultOutlierMinMembers = 3
+	defaultMinScoredDays     = 7
 )
 
 // maxDays bounds WindowDays, HoldDays and MinScoredDays: the planner
 // replays at most this many days of history.
 const maxDays = ReplayDays
 
-// DefaultTiers returns the three default tiers: high (median ≥ 4) in pool
+// defaultTiers returns the three default tiers: high (median ≥ 4) in pool
 // "high-reputation", mid (≥ 3) in "mid-reputation", low (below 3) in
 // "low-reputation".
-func DefaultTiers() []Tier {
+func defaultTiers() []Tier {
 	return []Tier{
 		{Name: "high", MinScore: 4, Pool: "high-reputation"},
 		{Name: "mid", MinScore: 3, Pool: "mid-reputation"},
@@ -74,19 +74,20 @@ func DefaultTiers() []Tier {
 	}
 }
 
-// DefaultConfig returns the default configuration: enabled, the three
-// [DefaultTiers], a 7-day median window, 3 days of hysteresis, an outlier
+// DefaultConfig returns the default configuration: enabled, three tiers
+// (high ≥ 4 in pool "high-reputation", mid ≥ 3 in "mid-reputation", low below in
+// "low-reputation"), a 7-day median window, 3 days of hysteresis, an outlier
 // gap of 2 in pools of at least 3 scored subusers, and 7 scored days (a full
 // window) before a subuser is placed.
 func DefaultConfig() Config {
 	return Config{
 		Enabled:           true,
-		Tiers:             DefaultTiers(),
-		WindowDays:        DefaultWindowDays,
-		HoldDays:          DefaultHoldDays,
-		OutlierGap:        DefaultOutlierGap,
-		OutlierMinMembers: DefaultOutlierMinMembers,
-		MinScoredDays:     DefaultMinScoredDays,
+		Tiers:             defaultTiers(),
+		WindowDays:        defaultWindowDays,
+		HoldDays:          defaultHoldDays,
+		OutlierGap:        defaultOutlierGap,
+		OutlierMinMembers: defaultOutlierMinMembers,
+		MinScoredDays:     defaultMinScoredDays,
 	}
 }
 

@@ -13,13 +13,13 @@ import (
 	"github.com/sgseq/sgseq/monitor/history"
 )
 
-// LogKeyAsOf is the log key of the day a detection is made for.
-const LogKeyAsOf = "as_of"
+// logKeyAsOf is the log key of the day a detection is made for.
+const logKeyAsOf = "as_of"
 
-// LoadHistory reads, for each username, its stored days in the ReplayDays
+// loadHistory reads, for each username, its stored days in the ReplayDays
 // ending at asOf, in the form [NewPlan] takes, with one streaming read of
 // the store. A username without stored days maps to an empty history.
-func LoadHistory(ctx context.Context, st history.Reader, usernames []string, asOf client.Date) (map[string][]Day, error) {
+func loadHistory(ctx context.Context, st history.Reader, usernames []string, asOf client.Date) (map[string][]Day, error) {
 	out := make(map[string][]Day, len(usernames))
 	for _, u := range usernames {
 		out[u] = []Day{}
@@ -36,9 +36,9 @@ func LoadHistory(ctx context.Context, st history.Reader, usernames []string, asO
 	return out, nil
 }
 
-// LatestDate returns the newest date stored for any subuser (the parent
+// latestDate returns the newest date stored for any subuser (the parent
 // account is ignored), and false when the store holds no subuser day.
-func LatestDate(ctx context.Context, st history.Reader) (client.Date, bool, error) {
+func latestDate(ctx context.Context, st history.Reader) (client.Date, bool, error) {
 	latest, err := st.Latest(ctx)
 	if err != nil {
 		return client.Date{}, false, fmt.Errorf("pools: latest stored days: %w", err)
@@ -50,6 +50,42 @@ func LatestDate(ctx context.Context, st history.Reader) (client.Date, bool, erro
 		}
 	}
 	return d, !d.IsZero(), nil
+}
+
+// ErrNoHistory is returned by [ResolveAsOf] when the store holds no
+// subuser day to plan from.
+var ErrNoHistory = errors.New(`the store holds no subuser scores: run "sgseq backfill" first`)
+
+// AsOfError is returned by [ResolveAsOf] for an as-of day after the newest
+// stored subuser day: planning on a day not stored yet would read every
+// subuser as ineligible.
+type AsOfError struct {
+	// AsOf is the day asked for; Latest the newest stored subuser day.
+	AsOf, Latest client.Date
+}
+
+func (e *AsOfError) Error() string {
+	return fmt.Sprintf("--as-of %s is after the newest stored day, %s: run \"sgseq check\" or \"sgseq backfill\" first, or plan as of an earlier day",
+		e.AsOf, e.Latest)
+}
+
+// ResolveAsOf returns the day to plan as of: asOf itself, or the newest
+// stored subuser day when asOf is zero. It returns [ErrNoHistory] when the
+// store holds no subuser day, and an *[AsOfError] for an asOf after the
+// newest stored day. Store errors are returned wrapped.
+func ResolveAsOf(ctx context.Context, st history.Reader, asOf client.Date) (client.Date, error) {
+	latest, ok, err := latestDate(ctx, st)
+	switch {
+	case err != nil:
+		return client.Date{}, err
+	case !ok:
+		return client.Date{}, ErrNoHistory
+	case asOf.IsZero():
+		return latest, nil
+	case asOf.After(latest):
+		return client.Date{}, &AsOfError{AsOf: asOf, Latest: latest}
+	}
+	return asOf, nil
 }
 
 // PlanFromStore makes the plan as of asOf for the subusers of state and
@@ -72,7 +108,7 @@ func PlanFromStore(ctx context.Context, cfg Config, st history.Reader, state *St
 		names = append(names, u)
 	}
 	slices.Sort(names)
-	hist, err := LoadHistory(ctx, st, names, asOf)
+	hist, err := loadHistory(ctx, st, names, asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +184,7 @@ func (d *Detector) Detect(ctx context.Context, st history.Reader, asOf client.Da
 	}
 	as := p.Alerts()
 	tcs := p.TierChanges()
-	d.logger.DebugContext(ctx, "pools: detected", LogKeyAsOf, asOf.String(), "outliers", len(as), "tier_changes", len(tcs))
+	d.logger.DebugContext(ctx, "pools: detected", logKeyAsOf, asOf.String(), "outliers", len(as), "tier_changes", len(tcs))
 	return as, tcs, nil
 }
 
@@ -157,14 +193,14 @@ func (d *Detector) Detect(ctx context.Context, st history.Reader, asOf client.Da
 func (p *Plan) Alerts() []alert.Alert {
 	out := make([]alert.Alert, 0, len(p.Outliers))
 	for _, o := range p.Outliers {
-		out = append(out, OutlierAlert(o))
+		out = append(out, outlierAlert(o))
 	}
 	return out
 }
 
-// OutlierAlert turns an outlier into a firing warning alert: From is the
+// outlierAlert turns an outlier into a firing warning alert: From is the
 // pool's median score, To the subuser's score.
-func OutlierAlert(o Outlier) alert.Alert {
+func outlierAlert(o Outlier) alert.Alert {
 	msg := fmt.Sprintf("underperforming sender in pool %s: score %s vs pool median %s (%d scored senders)",
 		o.Pool, fmtScore(o.Score), fmtScore(o.PoolMedian), o.Members)
 	advice := "Senders sharing IPs share their reputation: "

@@ -5,13 +5,24 @@
 //
 // # Tiers
 //
-// Each subuser's daily median score over a trailing window (Config.WindowDays)
-// places it in one of the configured tiers (Config.Tiers, best first). The
-// placement is replayed day by day over the stored history: a subuser
-// changes tier only after its daily median has stayed in the new tier for
-// Config.HoldDays consecutive days, and it is not promoted to a better tier
-// while its score is falling. The plan is therefore a pure function of the
-// stored history and the current pool membership.
+// Each subuser's median score over a trailing window (Config.WindowDays)
+// places it in one of the configured tiers (Config.Tiers, best first).
+// Hysteresis only delays leaving the tier of the pool a subuser sends
+// through now: it stays in that tier's pool until its daily median has been
+// on the same side of the tier for Config.HoldDays consecutive days, and it
+// is not promoted while its score is falling. A subuser that moves —
+// because its pool is no tier's pool, or because it changed tier — goes to
+// the tier its current median falls in, never to a tier whose range
+// excludes that median. The plan is a pure function of the stored history
+// and the current pool layout.
+//
+// # Applying
+//
+// [Prepare] checks everything applying a plan needs before any call: the
+// plan is fresh, and every target pool exists and holds at least one IP.
+// Otherwise it returns a *[StaleError] or a *[BlockedError] and nothing is
+// changed. A plan made when none of the tiers' pools exists suggests a
+// mapping of the tiers onto the account's own pools (Plan.SuggestedTiers).
 //
 // # Current state
 //

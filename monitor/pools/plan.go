@@ -87,8 +87,9 @@ type Plan struct {
 	WindowDays    int `json:"window_days"`
 	HoldDays      int `json:"hold_days"`
 	MinScoredDays int `json:"min_scored_days"`
-	// Tiers are the configured tiers, best first.
-	Tiers []Tier `json:"tiers"`
+	// Tiers are the configured tiers, best first, with the state of their
+	// pools in the account.
+	Tiers []PlanTier `json:"tiers"`
 	// Subusers holds one entry per subuser, sorted by username.
 	Subusers []SubuserPlan `json:"subusers"`
 	// Summary holds one entry per tier, in the order of Tiers.
@@ -98,6 +99,40 @@ type Plan struct {
 	// StateFingerprint identifies the pool layout the plan was made from
 	// (see [State.Fingerprint]).
 	StateFingerprint string `json:"state_fingerprint"`
+	// Blockers are the target pools of the moves that the account lacks
+	// or that hold no IP: "sgseq pools apply" refuses the plan while there
+	// is any. [] for none.
+	Blockers []Blocker `json:"blockers"`
+	// SuggestedTiers and PoolRanking are set only when none of the tiers'
+	// pools exists in the account. PoolRanking lists the account's pools
+	// that hold IPs, ranked by the median of their senders' current median
+	// scores; SuggestedTiers maps the tiers, best first, onto the best
+	// ranked of them (one pool per distinct median, the pools with the
+	// most senders when there are more than tiers), each min_score halfway
+	// between the medians of consecutive pools. nil when fewer than two
+	// pools have scored senders.
+	SuggestedTiers []Tier     `json:"suggested_tiers,omitempty"`
+	PoolRanking    []PoolRank `json:"pool_ranking,omitempty"`
+}
+
+// NoTierPool reports whether none of the plan's tiers' pools existed in
+// the account when the plan was made.
+func (p *Plan) NoTierPool() bool {
+	for _, t := range p.Tiers {
+		if t.PoolExists {
+			return false
+		}
+	}
+	return len(p.Tiers) > 0
+}
+
+// ConfigTiers returns the plan's tiers without their pools' state.
+func (p *Plan) ConfigTiers() []Tier {
+	out := make([]Tier, len(p.Tiers))
+	for i, t := range p.Tiers {
+		out[i] = t.Tier
+	}
+	return out
 }
 
 // SubuserPlan is the proposal for one subuser.
@@ -262,7 +297,7 @@ func NewPlan(cfg Config, st *State, history map[string][]Day, asOf client.Date, 
 	p := &Plan{
 		Version: PlanVersion, GeneratedAt: now.UTC(), AsOf: asOf,
 		WindowDays: cfg.WindowDays, HoldDays: cfg.HoldDays, MinScoredDays: cfg.MinScoredDays,
-		Tiers: slices.Clone(cfg.Tiers), Subusers: make([]SubuserPlan, 0, len(names)),
+		Tiers: tierStates(cfg.Tiers, st), Subusers: make([]SubuserPlan, 0, len(names)),
 		Outliers: outliers, StateFingerprint: st.Fingerprint(),
 	}
 	if p.Outliers == nil {
@@ -277,6 +312,10 @@ func NewPlan(cfg Config, st *State, history map[string][]Day, asOf client.Date, 
 		p.Subusers = append(p.Subusers, planSubuser(cfg, u, st.PoolsOf(u), ser[u], op))
 	}
 	p.Summary = summarize(cfg, p.Subusers)
+	p.Blockers = blockers(cfg.Tiers, st, p.Subusers)
+	if noTierPool(cfg.Tiers, st) {
+		p.SuggestedTiers, p.PoolRanking = suggestTiers(cfg.Tiers, st, p.Subusers)
+	}
 	return p, nil
 }
 
@@ -310,14 +349,23 @@ func planSubuser(cfg Config, u string, cur []string, s series, out *Outlier) Sub
 		}
 	}
 
-	pl := replay(cfg, s)
 	total := s.scored()
-	tooNew := !pl.placed
+	tooNew := total < cfg.MinScoredDays
 	ineligible := !tooNew && (w.scored == 0 || latest < 0 || s.days[latest].Score == nil)
-	if pl.placed {
-		sp.Tier = cfg.Tiers[pl.tier].Name
-		sp.TierSince = s.dates[pl.since]
-		sp.DaysHeld = last - pl.since + 1
+	curTier := -1
+	if len(cur) == 1 {
+		curTier = cfg.poolTier(cur[0])
+	}
+	var d decision
+	if !tooNew {
+		d = decide(cfg, s, curTier)
+		if d.tier >= 0 {
+			sp.Tier = cfg.Tiers[d.tier].Name
+		}
+		if d.since >= 0 {
+			sp.TierSince = s.dates[d.since]
+			sp.DaysHeld = last - d.since + 1
+		}
 	}
 	switch {
 	case tooNew:
@@ -335,13 +383,13 @@ func planSubuser(cfg Config, u string, cur []string, s series, out *Outlier) Sub
 		sp.Flags = append(sp.Flags, FlagOutlier)
 	}
 
-	stay := tooNew || ineligible || len(cur) != 1
+	stay := tooNew || ineligible || len(cur) != 1 || d.tier < 0
 	if stay {
 		if len(cur) == 1 {
 			sp.TargetPool = cur[0]
 		}
 	} else {
-		sp.TargetPool = cfg.Tiers[pl.tier].Pool
+		sp.TargetPool = cfg.Tiers[d.tier].Pool
 		sp.Move = sp.TargetPool != cur[0]
 	}
 
@@ -365,19 +413,17 @@ func planSubuser(cfg Config, u string, cur []string, s series, out *Outlier) Sub
 			r = append(r, fmt.Sprintf("ineligible: no score on %s (open tracking off or under 1,000 messages in 30 days); %s",
 				s.dates[latest], where))
 		}
-	}
-	if pl.placed && !ineligible {
-		r = append(r, placementReason(cfg, sp, pl))
-	}
-	if !tooNew && !ineligible {
+	default:
+		r = append(r, decisionReason(cfg, sp, d, s.dates))
 		switch {
 		case len(cur) == 0:
-			r = append(r, fmt.Sprintf("sends through no IP pool; not moved (tier pool %s)", cfg.Tiers[pl.tier].Pool))
+			r = append(r, fmt.Sprintf("sends through no IP pool; not moved (tier pool %s)", cfg.Tiers[d.tier].Pool))
 		case len(cur) > 1:
 			r = append(r, fmt.Sprintf("sends through %d pools (%s); not moved (tier pool %s)",
-				len(cur), strings.Join(cur, ", "), cfg.Tiers[pl.tier].Pool))
+				len(cur), strings.Join(cur, ", "), cfg.Tiers[d.tier].Pool))
 		case sp.Move && sp.CurrentTier == "":
-			r = append(r, fmt.Sprintf("move from pool %s, which is no tier's pool", cur[0]))
+			r = append(r, fmt.Sprintf("move from pool %s, which is no tier's pool, to the tier of its current median "+
+				"(hysteresis only delays leaving a tier's pool)", cur[0]))
 		case sp.Move:
 			r = append(r, fmt.Sprintf("move from pool %s (tier %s)", cur[0], sp.CurrentTier))
 		}
@@ -393,9 +439,10 @@ func planSubuser(cfg Config, u string, cur []string, s series, out *Outlier) Sub
 	return sp
 }
 
-// placementReason explains a placed subuser's tier: its median, how long
-// the tier has held, a pending change and the trend.
-func placementReason(cfg Config, sp SubuserPlan, pl placement) string {
+// decisionReason explains a placed, eligible subuser's tier: its median
+// and trend, the tier with its range and since when the median has been
+// in it, and which case of [decide] applied.
+func decisionReason(cfg Config, sp SubuserPlan, d decision, dates []client.Date) string {
 	var b strings.Builder
 	if sp.MedianScore != nil {
 		fmt.Fprintf(&b, "median %s over %d days", fmtScore(*sp.MedianScore), cfg.WindowDays)
@@ -406,26 +453,24 @@ func placementReason(cfg Config, sp SubuserPlan, pl placement) string {
 	if sp.Trend != nil && math.Abs(*sp.Trend) >= 0.005 {
 		fmt.Fprintf(&b, ", trend %+.2f/day", *sp.Trend)
 	}
-	fmt.Fprintf(&b, "; tier %s (%s)", sp.Tier, tierRange(cfg, pl.tier))
-	switch {
-	case pl.switchedAt >= 0:
-		dir, ref := "reached", cfg.Tiers[pl.tier].MinScore
-		if pl.tier > pl.prevTier {
-			dir, ref = "went below", cfg.Tiers[pl.tier-1].MinScore
-		}
-		fmt.Fprintf(&b, " for %d day%s: its median %s %s on %s and stayed there the %d day%s required; previously tier %s",
-			sp.DaysHeld, plural(sp.DaysHeld), dir, fmtScore(ref), sp.TierSince, cfg.HoldDays, plural(cfg.HoldDays), cfg.Tiers[pl.prevTier].Name)
-	default:
+	fmt.Fprintf(&b, "; tier %s (%s)", sp.Tier, tierRange(cfg, d.tier))
+	if d.since >= 0 {
 		fmt.Fprintf(&b, " for %d day%s (since %s)", sp.DaysHeld, plural(sp.DaysHeld), sp.TierSince)
 	}
-	if pl.pendingTier >= 0 {
-		if pl.blocked {
-			fmt.Fprintf(&b, "; median in tier %s for %d days but not promoted while the score falls",
-				cfg.Tiers[pl.pendingTier].Name, pl.pendingDays)
-		} else {
-			fmt.Fprintf(&b, "; median in tier %s for %d of %d days needed",
-				cfg.Tiers[pl.pendingTier].Name, pl.pendingDays, cfg.HoldDays)
+	switch d.kind {
+	case caseHeld:
+		fmt.Fprintf(&b, ", the tier of its pool; median in tier %s for %d of %d days needed: hysteresis keeps it in its pool until then",
+			cfg.Tiers[d.raw].Name, d.streak, cfg.HoldDays)
+	case caseBlocked:
+		fmt.Fprintf(&b, ", the tier of its pool; median in tier %s for %d days but not promoted while the score falls (trend below %+.1f/day)",
+			cfg.Tiers[d.raw].Name, d.streak, promoteMinTrend)
+	case caseChanged:
+		dir, ref := "went below", cfg.Tiers[d.cur].MinScore
+		if d.raw < d.cur {
+			dir, ref = "reached", cfg.Tiers[d.cur-1].MinScore
 		}
+		fmt.Fprintf(&b, ", the tier its current median falls in; changed tier: its median %s %s, out of tier %s of its pool, on %s and stayed out %d day%s (%d required)",
+			dir, fmtScore(ref), cfg.Tiers[d.cur].Name, dates[d.streakStart], d.streak, plural(d.streak), cfg.HoldDays)
 	}
 	return b.String()
 }

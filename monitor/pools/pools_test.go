@@ -257,7 +257,7 @@ func TestPlanKnownHistory(t *testing.T) {
 		}
 	}
 	b, _ := p.Subuser("bravo")
-	for _, part := range []string{"median 2 over 7 days", "tier low", "for 7 days: its median went below 3 on 2026-11-18 and stayed there the 3 days required; previously tier high", "from pool high-reputation",
+	for _, part := range []string{"median 2 over 7 days", "tier low", "for 7 days (since 2026-11-18), the tier its current median falls in; changed tier: its median went below 4, out of tier high of its pool, on 2026-11-18 and stayed out 7 days (3 required)", "from pool high-reputation",
 		"spam_rate 1", "underperforming sender in pool high-reputation: score 2 vs pool median 4.5"} {
 		if !strings.Contains(b.Reason, part) {
 			t.Errorf("bravo's reason %q lacks %q", b.Reason, part)
@@ -308,8 +308,8 @@ func TestPlanHysteresisThroughStore(t *testing.T) {
 		tier string
 		text string
 	}{
-		{"dip2", false, "high", "median in tier mid for 2 of 3 days needed"},
-		{"dip3", true, "mid", "its median went below 4 on 2026-11-22 and stayed there the 3 days required; previously tier high"},
+		{"dip2", false, "high", "median in tier mid for 2 of 3 days needed: hysteresis keeps it in its pool until then"},
+		{"dip3", true, "mid", "changed tier: its median went below 4, out of tier high of its pool, on 2026-11-22 and stayed out 3 days (3 required)"},
 		{"dip2-back", false, "high", "tier high"},
 	} {
 		s, _ := p.Subuser(tt.name)
@@ -506,32 +506,78 @@ func TestApplyStalePlan(t *testing.T) {
 	}
 }
 
-func TestApplyCreatesMissingPoolAndStopsWithoutIPs(t *testing.T) {
+// TestApplyBlocked: a target pool that is missing or holds no IP refuses
+// the whole plan before any call, even the moves into good pools; with
+// CreatePools only the missing pools are created, and nobody is moved.
+func TestApplyBlocked(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t, nil)
-	cfg := DefaultConfig()
-	cfg.Tiers[0].Pool = "top-senders" // does not exist yet
-	p := f.plan(t, cfg)
-	pr, err := Prepare(ctx, f.c, p, ApplyOptions{Now: func() time.Time { return genTime }})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name        string
+		highPool    string // tier high's pool: 5 subusers move into it, bravo into low-reputation
+		create      bool
+		wantMissing []string
+		wantEmpty   []string
+		wantCalls   []string // mutating calls made
+	}{
+		{"missing pool", "top-senders", false, []string{"top-senders"}, nil, nil},
+		{"empty pool", "empty-pool", false, nil, []string{"empty-pool"}, nil},
+		{"missing pool, --create-pools", "top-senders", true, []string{"top-senders"}, nil, []string{`POST /v3/ips/pools {"name":"top-senders"}`}},
+		{"empty pool, --create-pools", "empty-pool", true, nil, []string{"empty-pool"}, nil},
 	}
-	if !slices.Equal(pr.EmptyPools, []string{"top-senders"}) {
-		t.Fatalf("EmptyPools = %v", pr.EmptyPools)
-	}
-	if r := pr.Runnable(); len(r) != 1 || r[0].String() != `POST /v3/ips/pools {"name":"top-senders"}` {
-		t.Fatalf("Runnable = %v", r)
-	}
-	var out bytes.Buffer
-	err = pr.Execute(ctx, f.c, &out)
-	var ee *EmptyPoolsError
-	if !errors.As(err, &ee) || !slices.Equal(ee.Created, []string{"top-senders"}) {
-		t.Fatalf("Execute = %v, want an EmptyPoolsError after creating top-senders", err)
-	}
-	assertCalls(t, f.mutations(), pr.Calls[:1])
-	if acct := f.srv.Account(); !slices.Contains(acct.Pools, "top-senders") {
-		t.Errorf("pool not created: %v", acct.Pools)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := testAccount()
+			a.Pools = append(a.Pools, "empty-pool")
+			f := newFixture(t, a)
+			cfg := DefaultConfig()
+			cfg.Tiers[0].Pool = tt.highPool
+			p := f.plan(t, cfg)
+			if len(p.Blockers) != 1 || p.Blockers[0].Pool != tt.highPool || p.Blockers[0].Moves != 5 {
+				t.Errorf("plan blockers = %+v, want %s with 5 moves", p.Blockers, tt.highPool)
+			}
+			opts := ApplyOptions{CreatePools: tt.create, Now: func() time.Time { return genTime }}
+			pr, err := Prepare(ctx, f.c, p, opts)
+			var be *BlockedError
+			if !tt.create {
+				if !errors.As(err, &be) || !slices.Equal(be.Missing, tt.wantMissing) || !slices.Equal(be.Empty, tt.wantEmpty) {
+					t.Fatalf("Prepare = %v, want a BlockedError missing %v, empty %v", err, tt.wantMissing, tt.wantEmpty)
+				}
+				for _, s := range []string{"no call was made", tt.highPool, "add IPs to them in SendGrid", "pools.tiers[].pool"} {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q lacks %q", err, s)
+					}
+				}
+				if m := f.mutations(); len(m) != 0 {
+					t.Errorf("a blocked plan made calls: %+v", m)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pr.Blocked == nil || len(pr.Waiting) != 6 {
+				t.Fatalf("prepared = %+v, want blocked with 6 waiting moves", pr)
+			}
+			err = pr.Execute(ctx, f.c, &bytes.Buffer{})
+			if !errors.As(err, &be) || !slices.Equal(be.Created, tt.wantMissing) {
+				t.Fatalf("Execute = %v, want a BlockedError after creating %v", err, tt.wantMissing)
+			}
+			var got []string
+			for _, c := range f.mutations() {
+				got = append(got, c.Method+" "+c.Path+" "+strings.TrimSpace(c.Body))
+			}
+			if !slices.Equal(got, tt.wantCalls) {
+				t.Errorf("calls %v, want %v", got, tt.wantCalls)
+			}
+			// The plan stays valid: once the pool has IPs it applies.
+			if tt.wantMissing != nil {
+				if acct := f.srv.Account(); !slices.Contains(acct.Pools, tt.highPool) {
+					t.Errorf("pool not created: %v", acct.Pools)
+				}
+			}
+		})
 	}
 }
 
@@ -722,4 +768,46 @@ func FuzzReadPlan(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestResolveAsOf(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	empty, err := store.Open(ctx, filepath.Join(t.TempDir(), "empty.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = empty.Close() })
+	tests := []struct {
+		name    string
+		st      history.Reader
+		in      client.Date
+		want    client.Date
+		wantErr string
+	}{
+		{"default: the newest stored day", f.st, client.Date{}, asOf, ""},
+		{"an earlier day", f.st, asOf.AddDays(-5), asOf.AddDays(-5), ""},
+		{"the newest day", f.st, asOf, asOf, ""},
+		{"after the newest day", f.st, asOf.AddDays(1), client.Date{}, "--as-of 2026-11-25 is after the newest stored day, 2026-11-24"},
+		{"empty store", empty, client.Date{}, client.Date{}, "no subuser scores"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ResolveAsOf(ctx, tt.st, tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ResolveAsOf = %v, %v; want error %q", got, err, tt.wantErr)
+				}
+				var ae *AsOfError
+				if errors.As(err, &ae) != (tt.st == f.st) || errors.Is(err, ErrNoHistory) != (tt.st == empty) {
+					t.Errorf("error %v: wrong type", err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("ResolveAsOf = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
 }

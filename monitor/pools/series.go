@@ -189,114 +189,141 @@ func (s series) metricMedians(i, w int) (m client.Metrics, ok bool) {
 	}, true
 }
 
-// placement is the outcome of replaying a subuser's daily medians.
-type placement struct {
-	placed bool // false: never had MinScoredDays scored days
-	tier   int  // index into Config.Tiers
-	// since is the index of the first day of the streak that put the
-	// subuser in tier (or of its first placement).
+// How [decide] placed a subuser.
+const (
+	// caseNoTierPool: its pool is no tier's pool (or it has none or
+	// several): it belongs in the tier of its current median.
+	caseNoTierPool = iota
+	// caseInTier: its current median is in the tier of its pool.
+	caseInTier
+	// caseHeld: its median has left the tier of its pool for fewer than
+	// HoldDays days: hysteresis keeps it there.
+	caseHeld
+	// caseBlocked: its median has been in a better tier for HoldDays days,
+	// but its score is falling: it is not promoted.
+	caseBlocked
+	// caseChanged: its median has been out of the tier of its pool, on the
+	// same side, for HoldDays days: it moves to the tier of its current
+	// median.
+	caseChanged
+)
+
+// decision is where a subuser belongs on the last day of its series.
+type decision struct {
+	kind int // caseNoTierPool … caseChanged
+	// tier is the tier it belongs in (an index into Config.Tiers), -1 when
+	// it has no current median and no tier pool.
+	tier int
+	// raw is the tier of its current median, -1 when it has none; cur the
+	// tier of its pool, -1 when its pool is no tier's pool.
+	raw, cur int
+	// streak is the number of days, ending on the last day, its median has
+	// been on the same side of cur (caseHeld, caseBlocked, caseChanged);
+	// streakStart the index of the first of them.
+	streak, streakStart int
+	// since is the index of the first day of the run during which its
+	// median has been in tier (short excursions that did not hold
+	// included), -1 when there is none in the series.
 	since int
-	// prevTier is the tier before the last switch, -1 when the subuser has
-	// been in tier since it was first placed.
-	prevTier int
-	// switchedAt is the index of the day of the last switch, -1 if none.
-	switchedAt int
-	// pendingTier and pendingDays describe a streak at the last day
-	// towards another tier that has not yet held HoldDays days (or is
-	// blocked by a falling trend); pendingTier is -1 when there is none.
-	pendingTier int
-	pendingDays int
-	// blocked is true when a promotion has held long enough but the
-	// score is falling.
-	blocked bool
+	// trend is the trend of its window on the last day.
+	trend float64
 }
 
-// replay places a subuser in a tier on each day of s, in order, and
-// returns where it stands on the last day. A subuser is first placed on the
-// first day it has cfg.MinScoredDays scored days, in the tier of that day's
-// median. After that it changes tier only when its daily median has been
-// on the same side of its current tier (all better or all worse) for
-// cfg.HoldDays consecutive days; it then moves to the tier among those days
-// closest to its current one, which is the tier that has held. Days without
-// a score in the window interrupt a streak. A promotion also needs a trend
-// of at least promoteMinTrend on the day it happens.
-func replay(cfg Config, s series) placement {
+// decide places a subuser whose pool is the pool of tier cur (-1: no
+// tier's pool, or no single pool) on the last day of s.
+//
+// Hysteresis only delays leaving the tier of its current pool: a subuser
+// in tier cur's pool stays there until its daily median has been on the
+// same side of cur (all better or all worse) for cfg.HoldDays consecutive
+// days, a day without a median breaking the streak; it then belongs in the
+// tier its current median falls in. A promotion (to a better tier) also
+// needs a trend of at least promoteMinTrend on the last day. A subuser
+// outside every tier's pool belongs in the tier of its current median
+// straight away. So a move always targets the tier whose range holds the
+// subuser's current median.
+func decide(cfg Config, s series, cur int) decision {
 	n := len(s.days)
 	raw := make([]int, n) // tier of each day's median; -1 when none
-	trend := make([]float64, n)
-	cum := 0
-	p := placement{tier: -1, prevTier: -1, switchedAt: -1, pendingTier: -1}
 	var sc windowScratch
+	var last window
 	for i := range n {
-		if s.days[i].Score != nil {
-			cum++
-		}
 		w := s.windowWith(&sc, i, cfg.WindowDays)
 		raw[i] = -1
 		if w.scored > 0 {
 			raw[i] = cfg.tierFor(w.median)
-			trend[i] = w.trend
 		}
-		if !p.placed {
-			if cum >= cfg.MinScoredDays && raw[i] >= 0 {
-				p.placed, p.tier, p.since = true, raw[i], i
-			}
-			continue
+		last = w
+	}
+	d := decision{raw: -1, cur: cur, tier: -1, since: -1, streakStart: -1, trend: last.trend}
+	if n == 0 {
+		return d
+	}
+	d.raw = raw[n-1]
+	switch {
+	case cur < 0:
+		d.kind, d.tier = caseNoTierPool, d.raw
+	case d.raw < 0 || d.raw == cur:
+		d.kind, d.tier = caseInTier, cur
+	default:
+		side := sideOf(d.raw, cur)
+		for j := n - 1; j >= 0 && sideOf(raw[j], cur) == side; j-- {
+			d.streak++
 		}
-		p.pendingTier, p.pendingDays, p.blocked = -1, 0, false
-		side := sideOf(raw[i], p.tier)
-		if side == 0 {
-			continue
-		}
-		// Length of the streak on this side, ending today.
-		k := 0
-		for j := i; j >= 0 && sideOf(raw[j], p.tier) == side; j-- {
-			k++
-		}
-		// Closest tier to the current one over the last min(k, HoldDays) days.
-		target := raw[i]
-		for j := i; j > i-min(k, cfg.HoldDays); j-- {
-			if side > 0 {
-				target = min(target, raw[j]) // worse tiers have larger indices
-			} else {
-				target = max(target, raw[j])
-			}
-		}
-		if k < cfg.HoldDays {
-			p.pendingTier, p.pendingDays = target, k
-			continue
-		}
-		if side < 0 && trend[i] < promoteMinTrend-eps {
-			p.pendingTier, p.pendingDays, p.blocked = target, k, true
-			continue
-		}
-		p.prevTier, p.tier = p.tier, target
-		p.since, p.switchedAt = i-cfg.HoldDays+1, i
-		// Days of the streak beyond the new tier start the next one. They
-		// cannot have held HoldDays days: one of the last HoldDays days is
-		// in the new tier.
-		if s := sideOf(raw[i], p.tier); s != 0 {
-			k := 0
-			p.pendingTier = raw[i]
-			for j := i; j >= 0 && sideOf(raw[j], p.tier) == s; j-- {
-				k++
-				if s > 0 {
-					p.pendingTier = min(p.pendingTier, raw[j])
-				} else {
-					p.pendingTier = max(p.pendingTier, raw[j])
-				}
-			}
-			p.pendingDays = k
+		d.streakStart = n - d.streak
+		switch {
+		case d.streak < cfg.HoldDays:
+			d.kind, d.tier = caseHeld, cur
+		case side < 0 && last.trend < promoteMinTrend-eps:
+			d.kind, d.tier = caseBlocked, cur
+		default:
+			d.kind, d.tier = caseChanged, d.raw
 		}
 	}
-	return p
+	if d.tier >= 0 {
+		skip := 0
+		if d.kind == caseBlocked {
+			skip = d.streak
+		}
+		d.since = heldSince(raw[:n-skip], d.tier, cfg.HoldDays)
+	}
+	return d
+}
+
+// heldSince returns the index of the first day of the run, ending at the
+// end of raw, during which the daily median has been in tier: going back
+// from the end, the run takes the days in tier and the excursions out of
+// it that did not hold (fewer than hold consecutive days on one side, or
+// days without a median), and ends at the first excursion that held. It
+// returns -1 when no day of that run is in tier.
+func heldSince(raw []int, tier, hold int) int {
+	since := -1
+	side, k := 0, 0 // the current excursion: its side and length
+	for j := len(raw) - 1; j >= 0; j-- {
+		sd := sideOf(raw[j], tier)
+		switch {
+		case raw[j] == tier:
+			since, side, k = j, 0, 0
+			continue
+		case sd == 0: // no median: neutral, breaks a streak
+			side, k = 0, 0
+			continue
+		case sd == side:
+			k++
+		default:
+			side, k = sd, 1
+		}
+		if k >= hold {
+			break
+		}
+	}
+	return since
 }
 
 // sideOf returns +1 when tier raw is worse than cur, -1 when better, 0 when
-// equal or when raw is -1 (no median that day).
+// equal or when raw or cur is -1 (no median that day, no tier).
 func sideOf(raw, cur int) int {
 	switch {
-	case raw < 0 || raw == cur:
+	case raw < 0 || cur < 0 || raw == cur:
 		return 0
 	case raw > cur:
 		return 1

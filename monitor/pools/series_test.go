@@ -128,66 +128,67 @@ func TestSeriesWindow(t *testing.T) {
 	}
 }
 
-func TestReplayHysteresis(t *testing.T) {
+func TestDecide(t *testing.T) {
 	t.Parallel()
-	cfg := DefaultConfig() // high ≥4, mid ≥3, low <3; window 7, hold 3, 7 scored days
+	cfg := DefaultConfig() // high ≥4, mid ≥3, low <3; hold 3
 	cfg.WindowDays = 1     // daily medians equal the score, to make streaks explicit
-	cfg.MinScoredDays = 3
-	tier := func(i int) string {
-		if i < 0 {
-			return "-"
-		}
-		return cfg.Tiers[i].Name
-	}
+	const high, mid, low, none = 0, 1, 2, -1
+	kinds := []string{"no tier pool", "in tier", "held", "blocked", "changed"}
 	tests := []struct {
-		name        string
-		scores      []float64
-		want        string // tier on the last day
-		prev        string // tier before the last switch ("-" for none)
-		since       int    // days before asOf the tier started
-		pending     string
-		pendingDays int
-		blocked     bool
+		name   string
+		scores []float64
+		cur    int // tier of its pool
+		kind   int
+		tier   int
+		streak int
+		since  int // days before asOf its tier run started; -1: none
 	}{
-		{"stable high", rep(5, 30), "high", "-", 27, "-", 0, false},
-		{"1-day dip", cat(rep(5, 20), rep(3, 1)), "high", "-", 18, "mid", 1, false},
-		{"2-day dip", cat(rep(5, 20), rep(3, 2)), "high", "-", 19, "mid", 2, false},
-		{"3-day dip moves", cat(rep(5, 20), rep(3, 3)), "mid", "high", 2, "-", 0, false},
-		{"2-day dip then recovery", cat(rep(5, 20), rep(3, 2), rep(5, 5)), "high", "-", 24, "-", 0, false},
-		{"dip interrupted by ineligible day", cat(rep(5, 20), []float64{3, 3, na, 3, 3}), "high", "-", 22, "mid", 2, false},
-		{"mixed lower tiers move to the closest", cat(rep(5, 20), []float64{3, 2, 2}), "mid", "high", 2, "low", 2, false},
-		{"then the lower one once it held", cat(rep(5, 20), []float64{3, 2, 2, 2}), "low", "mid", 2, "-", 0, false},
-		{"straight to low", cat(rep(4, 20), rep(1, 5)), "low", "high", 4, "-", 0, false},
-		{"promotion after 3 days", cat(rep(2, 20), rep(4, 3)), "high", "low", 2, "-", 0, false},
-		{"no promotion on 2 days", cat(rep(2, 20), rep(4, 2)), "low", "-", 19, "high", 2, false},
-		{"too new", []float64{5, 5}, "-", "-", 0, "-", 0, false},
-		{"placed on third scored day", []float64{na, 5, na, 5, 5}, "high", "-", 0, "-", 0, false},
+		{"stable high in high", rep(5, 30), high, caseInTier, high, 0, 29},
+		{"1-day dip is held", cat(rep(5, 20), rep(3, 1)), high, caseHeld, high, 1, 20},
+		{"2-day dip is held", cat(rep(5, 20), rep(3, 2)), high, caseHeld, high, 2, 21},
+		{"3-day dip moves", cat(rep(5, 20), rep(3, 3)), high, caseChanged, mid, 3, 2},
+		{"2-day dip then recovery", cat(rep(5, 20), rep(3, 2), rep(5, 5)), high, caseInTier, high, 0, 26},
+		{"dip interrupted by a day without median", cat(rep(5, 20), []float64{3, 3, na, 3, 3}), high, caseHeld, high, 2, 24},
+		// A fall through two tiers moves to the tier of the current median,
+		// not to the one in between.
+		{"mixed lower tiers: to the current median's tier", cat(rep(5, 20), []float64{3, 2, 2}), high, caseChanged, low, 3, 1},
+		{"straight to low", cat(rep(4, 20), rep(1, 5)), high, caseChanged, low, 5, 4},
+		{"promotion after 3 days", cat(rep(2, 20), rep(4, 3)), low, caseChanged, high, 3, 2},
+		{"no promotion on 2 days", cat(rep(2, 20), rep(4, 2)), low, caseHeld, low, 2, 21},
+		// Outside every tier's pool there is no hysteresis: the current
+		// median's tier, even on the first day of a fall.
+		{"no tier pool: first day of a fall", cat(rep(5, 20), rep(1, 1)), none, caseNoTierPool, low, 0, 0},
+		{"no tier pool: steady", rep(4, 20), none, caseNoTierPool, high, 0, 19},
+		// The tier of its pool, not its history, anchors the hysteresis: a
+		// sender whose history was high, placed in the low pool, stays there
+		// until its median has been out of low for 3 days.
+		{"anchored on the pool's tier", cat(rep(5, 20), rep(2, 2), rep(5, 2)), low, caseHeld, low, 2, 3},
+		{"alternating sides never hold", cat(rep(3, 20), []float64{5, 2, 5, 2, 5}), mid, caseHeld, mid, 1, 24},
+		{"no median today: in its pool's tier", cat(rep(5, 20), []float64{na}), high, caseInTier, high, 0, 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := newSeries(hist(tt.scores...), asOf, ReplayDays)
-			p := replay(cfg, s)
-			got := "-"
-			if p.placed {
-				got = tier(p.tier)
+			d := decide(cfg, s, tt.cur)
+			since := -1
+			if d.since >= 0 {
+				since = s.last() - d.since
 			}
-			if got != tt.want || tier(p.prevTier) != tt.prev || tier(p.pendingTier) != tt.pending ||
-				p.pendingDays != tt.pendingDays || p.blocked != tt.blocked {
-				t.Errorf("replay = tier %s prev %s pending %s×%d blocked %v; want %s prev %s pending %s×%d blocked %v",
-					got, tier(p.prevTier), tier(p.pendingTier), p.pendingDays, p.blocked,
-					tt.want, tt.prev, tt.pending, tt.pendingDays, tt.blocked)
+			if d.kind != tt.kind || d.tier != tt.tier || d.streak != tt.streak || since != tt.since {
+				t.Errorf("decide = %s, tier %d, streak %d, since %d days before; want %s, tier %d, streak %d, since %d",
+					kinds[d.kind], d.tier, d.streak, since, kinds[tt.kind], tt.tier, tt.streak, tt.since)
 			}
-			if p.placed {
-				if since := s.last() - p.since; since != tt.since {
-					t.Errorf("since = %d days before asOf, want %d", since, tt.since)
+			if d.kind == caseChanged || d.kind == caseNoTierPool {
+				if d.tier != d.raw {
+					t.Errorf("a move targets tier %d, but the current median is in tier %d", d.tier, d.raw)
 				}
 			}
 		})
 	}
 }
 
-func TestReplayWindowedHysteresis(t *testing.T) {
+func TestDecideWindowedHysteresis(t *testing.T) {
 	t.Parallel()
 	// With the default 7-day median window a fall shows in the median only
 	// once it covers 4 of the 7 days, and must then hold 3 days.
@@ -195,49 +196,78 @@ func TestReplayWindowedHysteresis(t *testing.T) {
 	tests := []struct {
 		name     string
 		lowDays  int
+		wantKind int
 		wantTier string
 	}{
-		{"5 low days: median low 2 days", 5, "high"},
-		{"6 low days: median low 3 days", 6, "low"},
+		{"3 low days: median still high", 3, caseInTier, "high"},
+		{"5 low days: median low 2 days", 5, caseHeld, "high"},
+		{"6 low days: median low 3 days", 6, caseChanged, "low"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := replay(cfg, newSeries(hist(cat(rep(5, 30), rep(2, tt.lowDays))...), asOf, ReplayDays))
-			if got := cfg.Tiers[p.tier].Name; got != tt.wantTier {
-				t.Errorf("tier = %s, want %s", got, tt.wantTier)
+			d := decide(cfg, newSeries(hist(cat(rep(5, 30), rep(2, tt.lowDays))...), asOf, ReplayDays), 0)
+			if d.kind != tt.wantKind || cfg.Tiers[d.tier].Name != tt.wantTier {
+				t.Errorf("decide = %+v, want kind %d tier %s", d, tt.wantKind, tt.wantTier)
 			}
 		})
 	}
 }
 
-func TestReplayNoPromotionWhileFalling(t *testing.T) {
+func TestDecideNoPromotionWhileFalling(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig()
 	cfg.WindowDays = 3
 	cfg.MinScoredDays = 3
 	tests := []struct {
-		name        string
-		scores      []float64
-		want        int // tier index on the last day
-		blocked     bool
-		pendingDays int
+		name   string
+		scores []float64
+		cur    int
+		kind   int
+		tier   int
 	}{
 		// Medians: 2 2 5 5 5 -> high for 3 days with a flat window: promoted.
-		{"flat at the top", cat(rep(2, 20), []float64{5, 5, 5, 5}), 0, false, 0},
+		{"flat at the top", cat(rep(2, 20), []float64{5, 5, 5, 5}), 2, caseChanged, 0},
 		// Windows (5,5,4.8): trend -0.1/day, just allowed.
-		{"slight fall allowed", cat(rep(2, 20), []float64{5, 5, 5, 4.8}), 0, false, 0},
+		{"slight fall allowed", cat(rep(2, 20), []float64{5, 5, 5, 4.8}), 2, caseChanged, 0},
 		// Windows (5,5,4.7) then (5,4.7,4.4): falling faster than 0.1/day.
-		{"falling blocks", cat(rep(2, 20), []float64{5, 5, 5, 4.7, 4.4}), 2, true, 4},
+		{"falling blocks", cat(rep(2, 20), []float64{5, 5, 5, 4.7, 4.4}), 2, caseBlocked, 2},
 		// Demotions are never blocked by the trend.
-		{"demotion", cat(rep(5, 20), []float64{2, 2, 2, 2}), 2, false, 0},
+		{"demotion", cat(rep(5, 20), []float64{2, 2, 2, 2}), 0, caseChanged, 2},
+		// Outside every tier's pool the trend does not matter either.
+		{"no tier pool, falling", cat(rep(2, 20), []float64{5, 5, 5, 4.7, 4.4}), -1, caseNoTierPool, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := replay(cfg, newSeries(hist(tt.scores...), asOf, ReplayDays))
-			if p.tier != tt.want || p.blocked != tt.blocked || p.pendingDays != tt.pendingDays {
-				t.Errorf("replay = %+v, want tier %d blocked %v pending %d days", p, tt.want, tt.blocked, tt.pendingDays)
+			d := decide(cfg, newSeries(hist(tt.scores...), asOf, ReplayDays), tt.cur)
+			if d.kind != tt.kind || d.tier != tt.tier {
+				t.Errorf("decide = %+v, want kind %d tier %d", d, tt.kind, tt.tier)
+			}
+		})
+	}
+}
+
+func TestHeldSince(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		raw  []int
+		tier int
+		want int
+	}{
+		{"all in tier", []int{0, 0, 0}, 0, 0},
+		{"short excursion absorbed", []int{0, 0, 1, 1, 0}, 0, 0},
+		{"excursion that held ends the run", []int{0, 1, 1, 1, 0, 0}, 0, 4},
+		{"two worse tiers are one side", []int{0, 1, 2, 1, 0}, 0, 4},
+		{"no median days are neutral", []int{-1, -1, 0, -1, 0}, 0, 2},
+		{"never in tier", []int{1, 1}, 0, -1},
+		{"sides alternate", []int{1, 0, 2, 0, 1}, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := heldSince(tt.raw, tt.tier, 3); got != tt.want {
+				t.Errorf("heldSince(%v) = %d, want %d", tt.raw, got, tt.want)
 			}
 		})
 	}

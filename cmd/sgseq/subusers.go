@@ -100,11 +100,11 @@ func subusersScoresFetch(ctx context.Context, c *client.Client, date client.Date
 func newSubusersListCmd() *cobra.Command {
 	var region, format string
 	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List the parent account's subusers",
+		Use:   "list",
+		Short: "List the parent account's subusers",
 		Example: `  sgseq subusers list --in-region eu -o json
   sgseq --region eu subusers list   # through the EU API host`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutputFormat(format); err != nil {
 				return err

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -117,26 +118,26 @@ func cliWaitText(ctx context.Context, r slog.Record, now time.Time) (string, boo
 	what, _ := ctx.Value(cliWaitKey{}).(string)
 	switch r.Message {
 	case logMsgPolling:
-		wait := attrs["wait"].Duration()
+		wait := attrDuration(attrs["wait"])
 		if wait <= cliWaitThreshold {
 			return "", false
 		}
 		if what == "" {
 			what = cliWaitPath(attrs["path"].String())
 		}
-		return fmt.Sprintf("%s not ready (202), asking again in %s (attempt %d)…", what, cliWaitDuration(wait), attrs["attempt"].Int64()+1), true
+		return fmt.Sprintf("%s not ready (202), asking again in %s (attempt %d)…", what, cliWaitDuration(wait), attrInt(attrs["attempt"])+1), true
 	case logMsgSweepRound:
-		wait := attrs["wait"].Duration()
+		wait := attrDuration(attrs["wait"])
 		if wait <= cliWaitThreshold {
 			return "", false
 		}
-		return fmt.Sprintf("scores of %d request(s) not ready (202), asking again in %s…", attrs["tasks"].Int64(), cliWaitDuration(wait)), true
+		return fmt.Sprintf("scores of %d request(s) not ready (202), asking again in %s…", attrInt(attrs["tasks"]), cliWaitDuration(wait)), true
 	case logMsgRetrying:
-		wait := attrs["timeout"].Duration()
+		wait := attrDuration(attrs["timeout"])
 		if wait <= cliWaitThreshold {
 			return "", false
 		}
-		return fmt.Sprintf("%s, retrying in %s (%d retries left)…", cliRetryDesc(attrs["request"].String()), cliWaitDuration(wait), attrs["remaining"].Int64()), true
+		return fmt.Sprintf("%s, retrying in %s (%d retries left)…", cliRetryDesc(attrs["request"].String()), cliWaitDuration(wait), attrInt(attrs["remaining"])), true
 	case logMsgRateLimited:
 		reset := attrs["reset"]
 		if reset.Kind() != slog.KindTime || reset.Time().IsZero() {
@@ -149,6 +150,36 @@ func cliWaitText(ctx context.Context, r slog.Record, now time.Time) (string, boo
 		return fmt.Sprintf("rate limit reached, waiting %s for it to reset…", cliWaitDuration(wait)), true
 	}
 	return "", false
+}
+
+// attrDuration reads a duration attribute, whether logged as a
+// time.Duration or (through the client's go-retryablehttp adapter, which
+// logs Stringers as text) as its String form; 0 when it is neither.
+func attrDuration(v slog.Value) time.Duration {
+	switch v.Kind() {
+	case slog.KindDuration:
+		return v.Duration()
+	case slog.KindInt64:
+		return time.Duration(v.Int64())
+	case slog.KindString:
+		d, _ := time.ParseDuration(v.String())
+		return d
+	}
+	return 0
+}
+
+// attrInt reads an integer attribute (0 when it is not one).
+func attrInt(v slog.Value) int64 {
+	switch v.Kind() {
+	case slog.KindInt64:
+		return v.Int64()
+	case slog.KindUint64:
+		return int64(v.Uint64())
+	case slog.KindString:
+		n, _ := strconv.ParseInt(v.String(), 10, 64)
+		return n
+	}
+	return 0
 }
 
 // cliWaitPath names what an API path returns.

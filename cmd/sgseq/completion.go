@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -82,6 +83,7 @@ func completionFormats(f *pflag.Flag) []string {
 	if !ok {
 		return nil
 	}
+	list = completionParens.ReplaceAllString(list, "")
 	var out []string
 	for _, part := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' }) {
 		for _, w := range strings.Split(part, " or ") {
@@ -96,6 +98,9 @@ func completionFormats(f *pflag.Flag) []string {
 	}
 	return out
 }
+
+// completionParens matches a parenthesised remark in a flag's usage.
+var completionParens = regexp.MustCompile(`\([^)]*\)`)
 
 // completionAccounts lists the accounts in the store (of --config or the
 // environment); none when there is no store. withParent includes the

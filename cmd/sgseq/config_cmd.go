@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -111,15 +112,20 @@ line names the file read. A config with problems prints them as
 				}
 				return &exitError{code: exitFailed, err: errors.New("config is not valid")}
 			}
-			b, err := yaml.Marshal(&cfg)
-			if err != nil {
+			var b bytes.Buffer
+			enc := yaml.NewEncoder(&b)
+			enc.SetIndent(2)
+			if err := enc.Encode(&cfg); err != nil {
+				return fmt.Errorf("config show: %w", err)
+			}
+			if err := enc.Close(); err != nil {
 				return fmt.Errorf("config show: %w", err)
 			}
 			src := "# no config file: defaults and environment"
 			if p := cliConfigPath(configPath); p != "" {
 				src = "# config file: " + p + " (with the environment and flags applied)"
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n%s", src, b)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n%s", src, b.String())
 			return err
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -106,13 +107,14 @@ func monLoad(cmd *cobra.Command, path string, needKey bool) (monitor.Config, *sl
 		return cfg, nil, err
 	}
 	// The level of an interactive run (warn on a terminal, --quiet); the
-	// config's level for the daemon.
+	// config's level for the daemon. cfg keeps the configured level.
 	level, err := cliLevel(cmd, cfg.Log.Level)
 	if err != nil {
 		return cfg, nil, err
 	}
-	cfg.Log.Level = level.String()
-	return cfg, cliWrapLogger(cmd, cfg.Logger(cmd.ErrOrStderr())), nil
+	lc := cfg
+	lc.Log.Level = strings.ToLower(level.String())
+	return cfg, cliWrapLogger(cmd, lc.Logger(cmd.ErrOrStderr())), nil
 }
 
 // monWithoutKeyError drops the problems of a missing API key from a joined

@@ -65,7 +65,30 @@ exists, else the defaults and the environment.
 	cliMarkDaemons(root)
 	addCompletions(root)
 	addExitCodeHelp(root)
+	cliUsageOnArgErrors(root)
 	return root
+}
+
+// cliUsageOnArgErrors adds the usage line to the errors of the commands'
+// argument checks ("accepts 1 arg(s), received 0" alone does not say which).
+func cliUsageOnArgErrors(root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if c.Args == nil {
+			return
+		}
+		check := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return fmt.Errorf("%w (usage: %s)", err, cmd.UseLine())
+			}
+			return nil
+		}
+	}
+	walk(root)
 }
 
 // cliTimeouts are the commands that call SendGrid, with the default of

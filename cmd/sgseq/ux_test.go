@@ -135,6 +135,7 @@ func TestErrorMessages(t *testing.T) {
 		{"in-region filter", []string{"subusers", "list", "--in-region", "mars"}, `invalid --in-region "mars": want all, global or eu`},
 		{"region host", []string{"--region", "mars", "subusers", "list"}, `invalid --region "mars": want global or eu`},
 		{"check output", []string{"check", "-o", "yaml"}, `invalid --output "yaml": want text, wide or json`},
+		{"missing argument", []string{"history"}, "accepts 1 arg(s), received 0 (usage: sgseq history ACCOUNT [flags])"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

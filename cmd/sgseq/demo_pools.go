@@ -41,7 +41,10 @@ func demoPools(ctx context.Context, env *demoEnv) error {
 	cfg.SendGrid.APIKey = "demo"
 	cfg.Store.Path = filepath.Join(env.Dir, "pools-demo.db")
 	cfg.HTTP.Addr = ""
-	now := func() time.Time { return env.Now }
+	// The demo's "now", moving with the wall clock so the summary's
+	// duration is real.
+	start := time.Now()
+	now := func() time.Time { return env.Now.Add(time.Since(start)) }
 	d, err := monitor.New(ctx, cfg, monitor.WithClientFunc(env.Server.Client), monitor.WithClock(now), monitor.WithoutPoolDetector())
 	if err != nil {
 		return err

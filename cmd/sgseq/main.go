@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -66,7 +68,44 @@ exists, else the defaults and the environment.
 	addCompletions(root)
 	addExitCodeHelp(root)
 	cliUsageOnArgErrors(root)
+	cliParentCommands(root)
 	return root
+}
+
+// cliParentCommands makes each command that only groups others (sgseq
+// pools, subusers, config) print its help when run alone and refuse an
+// unknown subcommand with exit 2, as the root does.
+func cliParentCommands(root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if c == root || c.Runnable() || !c.HasSubCommands() {
+			return
+		}
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return cliUnknownCommand(cmd, args[0])
+		}
+	}
+	walk(root)
+}
+
+// cliUnknownCommand is the error for an unknown subcommand name of cmd,
+// with the nearest names.
+func cliUnknownCommand(cmd *cobra.Command, name string) error {
+	hint := ""
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		hint = " (did you mean " + strings.Join(s, " or ") + "?)"
+	}
+	return fmt.Errorf("unknown command %q for %q%s; see \"%s --help\"", name, cmd.CommandPath(), hint, cmd.CommandPath())
 }
 
 // cliUsageOnArgErrors adds the usage line to the errors of the commands'
@@ -191,7 +230,13 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.DisableSuggestions = true // cliUnknownCommand suggests, on one line
 	err := root.ExecuteContext(context.WithValue(ctx, runStateKey{}, rs))
+	if name, ok := strings.CutPrefix(fmt.Sprint(err), "unknown command "); ok && err != nil && strings.HasSuffix(name, ` for "sgseq"`) {
+		if n, err2 := strconv.Unquote(name[:strings.Index(name+" ", " ")]); err2 == nil {
+			err = cliUnknownCommand(root, n)
+		}
+	}
 	if d, ok := cliTimedOut(rs.ctx); ok && err != nil && errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("gave up after --timeout %s (raise it, or --timeout 0 for no limit): %w", d, err)
 	}

@@ -135,6 +135,8 @@ func TestErrorMessages(t *testing.T) {
 		{"in-region filter", []string{"subusers", "list", "--in-region", "mars"}, `invalid --in-region "mars": want all, global or eu`},
 		{"region host", []string{"--region", "mars", "subusers", "list"}, `invalid --region "mars": want global or eu`},
 		{"check output", []string{"check", "-o", "yaml"}, `invalid --output "yaml": want text, wide or json`},
+		{"unknown command", []string{"scoers"}, `unknown command "scoers" for "sgseq" (did you mean scores?); see "sgseq --help"`},
+		{"unknown subcommand", []string{"pools", "plna"}, `unknown command "plna" for "sgseq pools" (did you mean plan?); see "sgseq pools --help"`},
 		{"missing argument", []string{"history"}, "accepts 1 arg(s), received 0 (usage: sgseq history ACCOUNT [flags])"},
 	}
 	for _, tt := range tests {

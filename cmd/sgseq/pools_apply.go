@@ -46,11 +46,10 @@ call is printed, then made; apply stops at the first failure and reports
 which calls succeeded, which failed (with the API's error) and which were
 not attempted, and exits 3 (2 when no call had succeeded).
 
--o json prints {"dry_run","generated_at","as_of","moves","calls",
-"empty_pools"}: each call with its method, path, body, pool, username, ips,
-from and a "status" (planned, succeeded, failed, not_attempted, waiting)
-and, when it failed, "error". The progress of the calls made goes to
-stderr.`,
+-o json prints {"dry_run","generated_at","as_of","moves","calls"}: each
+call with its kind, method, path, body, pool, username, ips, from and a
+"status" (planned, succeeded, failed, not_attempted) and, when it failed,
+"error". The progress of the calls made goes to stderr.`,
 		Example: `  sgseq pools plan --out plan.json
   sgseq pools apply --plan plan.json          # dry run: print the calls
   sgseq pools apply --plan plan.json --yes    # make them`,

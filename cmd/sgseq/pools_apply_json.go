@@ -18,17 +18,15 @@ type poolsApplyJSONOut struct {
 	AsOf        client.Date `json:"as_of"`
 	// Moves are the plan's moves (the plan's subuser objects).
 	Moves []pools.SubuserPlan `json:"moves"`
-	// Calls are every call of the plan, in order, each with its status.
+	// Calls are the calls apply makes, in order, each with its status.
 	Calls []poolsApplyCallJSON `json:"calls"`
-	// EmptyPools are target pools without IPs: the moves to them wait.
-	EmptyPools []string `json:"empty_pools"`
 }
 
 // poolsApplyCallJSON is one call and what became of it.
 type poolsApplyCallJSON struct {
 	pools.Call
-	// Status: "planned" (dry run), "succeeded", "failed", "not_attempted",
-	// or "waiting" (an assignment to a pool without IPs, never made).
+	// Status: "planned" (dry run), "succeeded", "failed" or
+	// "not_attempted".
 	Status string `json:"status"`
 	// Error is the API's error of the failed call.
 	Error string `json:"error,omitempty"`
@@ -36,19 +34,13 @@ type poolsApplyCallJSON struct {
 
 // poolsApplyJSON prints (dry run) or makes the prepared calls and writes
 // the JSON document to out; the progress of the calls made goes to errw.
+// It uses only the plan, the calls, Execute and *pools.ApplyError.
 func poolsApplyJSON(ctx context.Context, c *client.Client, pr *pools.Prepared, o poolsApplyOptions, out, errw io.Writer) error {
 	plan := pr.Plan
 	doc := poolsApplyJSONOut{DryRun: !o.yes, GeneratedAt: plan.GeneratedAt.UTC(), AsOf: plan.AsOf,
-		Moves: plan.Moves(), Calls: []poolsApplyCallJSON{}, EmptyPools: pr.EmptyPools}
+		Moves: plan.Moves(), Calls: []poolsApplyCallJSON{}}
 	if doc.Moves == nil {
 		doc.Moves = []pools.SubuserPlan{}
-	}
-	if doc.EmptyPools == nil {
-		doc.EmptyPools = []string{}
-	}
-	runnable := map[string]bool{}
-	for _, call := range pr.Runnable() {
-		runnable[call.String()] = true
 	}
 	status := map[string]string{}
 	errText := map[string]string{}
@@ -56,8 +48,7 @@ func poolsApplyJSON(ctx context.Context, c *client.Client, pr *pools.Prepared, o
 	if o.yes && len(pr.Calls) > 0 {
 		err = pr.Execute(ctx, c, errw)
 		var ae *pools.ApplyError
-		switch {
-		case errors.As(err, &ae):
+		if errors.As(err, &ae) {
 			for _, call := range ae.Succeeded {
 				status[call.String()] = "succeeded"
 			}
@@ -66,20 +57,16 @@ func poolsApplyJSON(ctx context.Context, c *client.Client, pr *pools.Prepared, o
 			for _, call := range ae.NotAttempted {
 				status[call.String()] = "not_attempted"
 			}
-		case err == nil:
-			for _, call := range pr.Runnable() {
-				status[call.String()] = "succeeded"
-			}
 		}
 	}
 	for _, call := range pr.Calls {
 		st := status[call.String()]
 		switch {
 		case st != "":
-		case !runnable[call.String()]:
-			st = "waiting"
 		case !o.yes:
 			st = "planned"
+		case err == nil:
+			st = "succeeded"
 		default:
 			st = "not_attempted"
 		}

@@ -524,3 +524,30 @@ func TestJSONOutputs(t *testing.T) {
 		t.Errorf("rate explain -o json: exit %d\n%s", code, out)
 	}
 }
+
+// TestPoolsApplyJSON checks "pools apply -o json" of a dry run.
+func TestPoolsApplyJSON(t *testing.T) {
+	uxIsolate(t)
+	_, _, cfg := poolsTestSetup(t)
+	planPath := poolsTestPlan(t, cfg)
+	out, stderr, code := uxRun(t, "pools", "apply", "--plan", planPath, "-o", "json")
+	var doc struct {
+		DryRun bool              `json:"dry_run"`
+		AsOf   string            `json:"as_of"`
+		Moves  []json.RawMessage `json:"moves"`
+		Calls  []struct {
+			Method, Path, Status string
+		} `json:"calls"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &doc) != nil {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	if !doc.DryRun || doc.AsOf == "" || len(doc.Moves) == 0 || len(doc.Calls) == 0 {
+		t.Errorf("document: %s", out)
+	}
+	for _, c := range doc.Calls {
+		if c.Status != "planned" || c.Method == "" || c.Path == "" {
+			t.Errorf("call %+v", c)
+		}
+	}
+}

@@ -23,9 +23,20 @@ func poolsTestSetup(t *testing.T) (*seqtest.Server, string, string) {
 	srv := cliSim(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "sgseq.db")
-	t.Setenv("SGSEQ_DB", db)
-	if _, stderr, err := cliRun(t, "backfill", "--days", "30"); err != nil {
-		t.Fatalf("backfill: %v\n%s", err, stderr)
+	ctx := context.Background()
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := poolsDemoFill(ctx, c, st, cliYesterday(), 30); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "sgseq.yaml")
 	if err := os.WriteFile(cfg, []byte(poolsDemoConfigYAML+"store:\n  path: "+db+"\n"), 0o600); err != nil {

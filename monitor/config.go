@@ -16,6 +16,8 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/internal/errjoin"
+	"github.com/sgseq/sgseq/internal/logging"
 	"github.com/sgseq/sgseq/internal/secret"
 	"github.com/sgseq/sgseq/monitor/notify"
 	"github.com/sgseq/sgseq/monitor/pools"
@@ -355,7 +357,7 @@ func (c *Config) Validate() error {
 			add("http.addr", "%q: want host:port", c.HTTP.Addr)
 		}
 	}
-	if _, err := parseLevel(c.Log.Level); err != nil {
+	if _, err := logging.ParseLevel(c.Log.Level); err != nil {
 		add("log.level", "%v", err)
 	}
 	switch c.Log.Format {
@@ -372,12 +374,7 @@ func (c *Config) subErrors(section string, err error) []error {
 	if err == nil {
 		return nil
 	}
-	var list []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
-	}
+	list := errjoin.Split(err)
 	out := make([]error, 0, len(list))
 	for _, e := range list {
 		var re *rules.FieldError
@@ -436,7 +433,7 @@ func (c *Config) Period(now time.Time) time.Duration {
 
 // Logger builds the slog logger described by the "log" section, writing to w.
 func (c *Config) Logger(w interface{ Write([]byte) (int, error) }) *slog.Logger {
-	lvl, err := parseLevel(c.Log.Level)
+	lvl, err := logging.ParseLevel(c.Log.Level)
 	if err != nil {
 		lvl = slog.LevelInfo
 	}
@@ -445,20 +442,6 @@ func (c *Config) Logger(w interface{ Write([]byte) (int, error) }) *slog.Logger 
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	switch strings.ToLower(s) {
-	case "", "info":
-		return slog.LevelInfo, nil
-	case "debug":
-		return slog.LevelDebug, nil
-	case "warn", "warning":
-		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
-	}
-	return 0, fmt.Errorf("%q: want debug, info, warn or error", s)
 }
 
 // Env looks up an environment variable, like [os.LookupEnv] (the default
@@ -535,7 +518,7 @@ func Parse(file string, data []byte, env Env) (Config, error) {
 	}
 	// Report both, but not a validation error about a field that already
 	// failed to decode (it holds its default).
-	errs := unwrapJoined(decErr)
+	errs := errjoin.Split(decErr)
 	bad := map[string]bool{}
 	for _, e := range errs {
 		var fe *FieldError
@@ -546,7 +529,7 @@ func Parse(file string, data []byte, env Env) (Config, error) {
 			bad[fe.Field] = true
 		}
 	}
-	for _, e := range unwrapJoined(valErr) {
+	for _, e := range errjoin.Split(valErr) {
 		var fe *FieldError
 		if errors.As(e, &fe) && bad[fe.Field] {
 			continue
@@ -562,7 +545,7 @@ func Parse(file string, data []byte, env Env) (Config, error) {
 // the wrong field (pasted into the schedule, a ${VAR} expanded where a
 // number was expected) is never printed.
 func (c *Config) finishErrors(err error) error {
-	list := unwrapJoined(err)
+	list := errjoin.Split(err)
 	if len(list) == 0 {
 		return nil
 	}
@@ -601,14 +584,3 @@ type scrubbedError struct {
 
 func (e *scrubbedError) Error() string { return e.text }
 func (e *scrubbedError) Unwrap() error { return e.err }
-
-// unwrapJoined returns the errors of an errors.Join, or err alone.
-func unwrapJoined(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/internal/errjoin"
 )
 
 const testKey = "SG.top-secret-key-value"
@@ -437,7 +438,7 @@ notify:
 		t.Fatal("want errors")
 	}
 	var lines []int
-	for _, e := range unwrapJoined(err) {
+	for _, e := range errjoin.Split(err) {
 		var fe *FieldError
 		if !errors.As(e, &fe) {
 			t.Fatalf("%v is not a *FieldError", e)

@@ -29,8 +29,9 @@ type Detector interface {
 }
 
 // detectAndNotify evaluates the rules and detectors, reconciles with the
-// stored alert states, notifies, and stores the new states.
-func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedScopes map[string]error, res *SweepResult) error {
+// stored alert states, notifies, and stores the new states. A dry run
+// stops before notifying: it fills res and changes nothing.
+func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedScopes map[string]error, res *SweepResult, dryRun bool) error {
 	// Evaluate each scope as of its newest complete day, so that a day
 	// still pending does not look like a day without a score.
 	evalDate := map[string]client.Date{}
@@ -94,6 +95,15 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 	plan := rules.Reconcile(now, d.cfg.Notify.RepeatInterval, stored, firing, evaluated)
 	res.Alerts = slices.Clone(plan.Notify)
 	sort.Slice(res.Alerts, func(i, j int) bool { return res.Alerts[i].Key < res.Alerts[j].Key })
+	if dryRun {
+		for _, a := range plan.Notify {
+			if a.State == alert.Resolved {
+				res.Resolved++
+			}
+		}
+		res.Firing = len(plan.Firing())
+		return errors.Join(errs...)
+	}
 	delivered := map[string]bool{}
 	// Proposed tier moves ride along with alerts; on their own they are
 	// sent only when they changed since the last delivered message.

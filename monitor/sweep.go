@@ -29,6 +29,11 @@ type SweepOptions struct {
 	Days int
 	// FetchOnly skips detection and notification.
 	FetchOnly bool
+	// DryRun runs detection but notifies nobody and changes no stored
+	// alert state ("sgseq check --dry-run"): the result's Alerts are what
+	// would be notified, Firing and Resolved what would follow. Scores
+	// are still fetched and stored.
+	DryRun bool
 	// Progress, when set, is called after each fetch task (one date of
 	// subuser scores, or one range of parent scores) with the number done
 	// and the total. It is called from several goroutines, one at a time.
@@ -162,7 +167,7 @@ func (d *Daemon) sweep(ctx context.Context, opts SweepOptions, res *SweepResult)
 		errs = append(errs, fmt.Errorf("fetch %s: %w", scope, ferr))
 	}
 	if !opts.FetchOnly {
-		if err := d.detectAndNotify(ctx, accts, failedScopes, res); err != nil {
+		if err := d.detectAndNotify(ctx, accts, failedScopes, res, opts.DryRun); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -11,11 +11,12 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor"
 )
 
 func newBackfillCmd() *cobra.Command {
-	var configPath string
+	var configPath, format string
 	var days int
 	cmd := &cobra.Command{
 		Use:   "backfill",
@@ -24,9 +25,15 @@ func newBackfillCmd() *cobra.Command {
 the store does not hold yet, for the parent and the monitored subusers, and
 store it. Days answered 202 (not ready) are asked again a few times, then
 left for the next run. A progress bar is drawn on stderr when it is a
-terminal.`,
+terminal.
+
+-o json prints {"as_of","accounts","fetched","pending","failed","requests",
+"duration_seconds"} (fetched, pending, failed: lists of YYYY-MM-DD).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != outputJSON {
+				return cliFormatError(format, "text or json")
+			}
 			if days < 1 || days > monitor.MaxWindowDays {
 				return fmt.Errorf("invalid --days %d: want 1 to %d", days, monitor.MaxWindowDays)
 			}
@@ -52,21 +59,53 @@ terminal.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "backfilled %d day(s) for %d accounts up to %s in %s (%d requests)",
-				len(res.Fetched), res.Accounts, res.AsOf, res.Duration.Round(time.Millisecond), res.Requests)
-			if len(res.Pending) > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "; %d day(s) not ready yet (202): run again later", len(res.Pending))
+			if format == outputJSON {
+				return writeJSON(cmd.OutOrStdout(), monBackfillJSONOf(res))
 			}
-			if r := cfg.Store.RetentionDays; r > 0 && days > r {
-				fmt.Fprintf(cmd.OutOrStdout(), "; only the last %d day(s): store.retention_days is %d", r, r)
-			}
-			fmt.Fprintln(cmd.OutOrStdout())
-			return nil
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), monBackfillLine(res, days, cfg.Store.RetentionDays))
+			return err
 		},
 	}
 	monAddConfigFlag(cmd, &configPath)
+	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
 	cmd.Flags().IntVar(&days, "days", monitor.MaxWindowDays, "number of days to fill, ending yesterday (1-90)")
 	return cmd
+}
+
+// monBackfillJSON is the output of "sgseq backfill -o json".
+type monBackfillJSON struct {
+	AsOf     client.Date   `json:"as_of"`
+	Accounts int           `json:"accounts"`
+	Fetched  []client.Date `json:"fetched"`
+	Pending  []client.Date `json:"pending"`
+	Failed   []client.Date `json:"failed"`
+	Requests int64         `json:"requests"`
+	Seconds  float64       `json:"duration_seconds"`
+}
+
+func monBackfillJSONOf(res *monitor.SweepResult) monBackfillJSON {
+	nonNil := func(d []client.Date) []client.Date {
+		if d == nil {
+			return []client.Date{}
+		}
+		return d
+	}
+	return monBackfillJSON{AsOf: res.AsOf, Accounts: res.Accounts, Fetched: nonNil(res.Fetched), Pending: nonNil(res.Pending),
+		Failed: nonNil(res.Failed), Requests: res.Requests, Seconds: res.Duration.Seconds()}
+}
+
+// monBackfillLine is the summary line of "sgseq backfill" (and the demo's).
+func monBackfillLine(res *monitor.SweepResult, days, retentionDays int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "backfilled %d day(s) for %d accounts up to %s in %s (%d requests)",
+		len(res.Fetched), res.Accounts, res.AsOf, res.Duration.Round(time.Millisecond), res.Requests)
+	if len(res.Pending) > 0 {
+		fmt.Fprintf(&b, "; %d day(s) not ready yet (202): run again later", len(res.Pending))
+	}
+	if r := retentionDays; r > 0 && days > r {
+		fmt.Fprintf(&b, "; only the last %d day(s): store.retention_days is %d", r, r)
+	}
+	return b.String()
 }
 
 // monIsTerminal reports whether w is a terminal.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -21,15 +22,22 @@ type checkJSON struct {
 
 func newCheckCmd() *cobra.Command {
 	var configPath, format string
+	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Run one sweep, detection and notification, then exit (for cron jobs)",
 		Long: `Run one sweep: fetch the missing days, store them, run the detection rules
 and notify, exactly as one run of "sgseq monitor".
 
-Exit status: 0 when no alert is firing, 1 when at least one alert is firing
-after the run (notified now or earlier), 2 on an error (including a failed
-notification).
+--dry-run detects and prints, but notifies nobody and changes no stored
+alert state (the scores fetched are stored): the alerts listed are what a
+real run would send now. Use it for a first run with Slack configured,
+which would otherwise post every standing alert.
+
+On a terminal the text output is wrapped to its width; -o wide leaves the
+lines whole.
+
+An error, including a failed notification, exits 2.
 
 -o json prints exactly {"alerts":[...]} on stdout: one object per alert that
 fired, was reminded or resolved in this run, with the fields key, account,
@@ -37,16 +45,22 @@ rule, metric, severity, state, reminder, date, from, to, since, message,
 advice. The log notifier (no Slack configured) then writes to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "text" && format != "json" {
-				return fmt.Errorf("invalid --output %q: want text or json", format)
+			if format != "text" && format != outputWide && format != outputJSON {
+				return cliFormatError(format, "text, wide or json")
 			}
 			cfg, logger, err := monLoad(cmd, configPath, true)
 			if err != nil {
 				return err
 			}
 			cfg.HTTP.Addr = ""
-			sink := cmd.OutOrStdout()
-			if format == "json" {
+			var out io.Writer = cmd.OutOrStdout()
+			if format == "text" {
+				lw := &lineWrapper{w: out, width: cliTerminalWidth(out)}
+				defer lw.Flush()
+				out = lw
+			}
+			sink := out
+			if format == outputJSON {
 				sink = cmd.ErrOrStderr()
 			}
 			d, err := monDaemon(cmd.Context(), cfg, logger, sink)
@@ -54,12 +68,11 @@ advice. The log notifier (no Slack configured) then writes to stderr.`,
 				return err
 			}
 			defer d.Close()
-			res, err := d.Sweep(cmd.Context(), monitor.SweepOptions{})
+			res, err := d.Sweep(cmd.Context(), monitor.SweepOptions{DryRun: dryRun})
 			if err != nil {
 				return monSlackHint(err)
 			}
-			out := cmd.OutOrStdout()
-			if format == "json" {
+			if format == outputJSON {
 				alerts := res.Alerts
 				if alerts == nil {
 					alerts = []alert.Alert{}
@@ -69,6 +82,16 @@ advice. The log notifier (no Slack configured) then writes to stderr.`,
 				if err := enc.Encode(checkJSON{Alerts: alerts}); err != nil {
 					return err
 				}
+			} else if dryRun {
+				if len(res.Alerts) > 0 || len(res.TierChanges) > 0 {
+					fmt.Fprintf(out, "dry run: a real run would send:\n%s\n", notify.Text(notify.Message{Date: res.AsOf, Alerts: res.Alerts, TierChanges: res.TierChanges}))
+				}
+				fmt.Fprintf(out, "dry run: checked %d accounts as of %s: %d alert(s) would be firing; would notify %d, resolve %d; nothing sent, no alert state changed",
+					res.Accounts, res.AsOf, res.Firing, len(res.Alerts), res.Resolved)
+				if len(res.Pending) > 0 {
+					fmt.Fprintf(out, "; %d day(s) not ready yet (202)", len(res.Pending))
+				}
+				fmt.Fprintln(out)
 			} else {
 				fmt.Fprintf(out, "checked %d accounts as of %s: %d alert(s) firing; notified %d, resolved %d",
 					res.Accounts, res.AsOf, res.Firing, res.Delivered, res.Resolved)
@@ -78,13 +101,14 @@ advice. The log notifier (no Slack configured) then writes to stderr.`,
 				fmt.Fprintln(out)
 			}
 			if res.Firing > 0 {
-				return &exitError{code: 1}
+				return &exitError{code: exitFiring}
 			}
 			return nil
 		},
 	}
 	monAddConfigFlag(cmd, &configPath)
-	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text, wide (text, lines not wrapped) or json")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "detect and print, but notify nobody and change no alert state")
 	return cmd
 }
 

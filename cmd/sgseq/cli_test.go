@@ -192,7 +192,7 @@ func TestSubusersScoresWalksPages(t *testing.T) {
 
 func TestSubusersListAndPools(t *testing.T) {
 	cliSim(t)
-	out, _, err := cliRun(t, "subusers", "list", "--region", "eu", "-o", "json")
+	out, _, err := cliRun(t, "subusers", "list", "--in-region", "eu", "-o", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,14 +260,14 @@ func TestCLIKeyAndFlagErrors(t *testing.T) {
 		{"empty key file", "", []string{"--api-key-file", empty, "pools", "list"}, `--api-key-file "` + empty + `" is empty`},
 		{"wrong key", "", []string{"--api-key-file", wrong, "pools", "list"}, "401"},
 		{"base url flag", seqtest.TestAPIKey, []string{"--base-url", s.URL, "pools", "list"}, ""},
-		{"invalid output", seqtest.TestAPIKey, []string{"scores", "-o", "yaml"}, `invalid --output "yaml": want table, json or csv`},
+		{"invalid output", seqtest.TestAPIKey, []string{"scores", "-o", "yaml"}, `invalid --output "yaml": want table, wide, json or csv`},
 		{"invalid output subusers", seqtest.TestAPIKey, []string{"subusers", "scores", "-o", "xml"}, "invalid --output"},
 		{"invalid from", seqtest.TestAPIKey, []string{"scores", "--from", "2026-02-30"}, `invalid --from "2026-02-30"`},
 		{"invalid to", seqtest.TestAPIKey, []string{"scores", "--to", "tomorrow"}, `invalid --to "tomorrow"`},
 		{"from after to", seqtest.TestAPIKey, []string{"scores", "--from", "2026-03-05", "--to", "2026-03-01"}, "after --to"},
 		{"invalid date", seqtest.TestAPIKey, []string{"subusers", "scores", "--date", "03/01/2026"}, `invalid --date "03/01/2026"`},
 		{"invalid limit", seqtest.TestAPIKey, []string{"subusers", "scores", "--limit", "0"}, "invalid --limit 0"},
-		{"subuser and account id", seqtest.TestAPIKey, []string{"scores", "--subuser", "a", "--account-id", "1"}, "none of the others"},
+		{"subuser and account id", seqtest.TestAPIKey, []string{"scores", "--subuser", "a", "--account-id", "1"}, "--subuser and --account-id cannot be used together"},
 		{"future date from the API validation", seqtest.TestAPIKey, []string{"scores", "--from", "2999-01-01", "--to", "2999-01-02"}, "future"},
 		{"bad region", seqtest.TestAPIKey, []string{"--region", "mars", "pools", "list"}, `invalid --region "mars"`},
 		{"bad list region", seqtest.TestAPIKey, []string{"subusers", "list", "--region", "mars"}, `invalid --region "mars"`},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ func demoAll() []demoSection {
 }
 
 func newDemoCmd() *cobra.Command {
-	var only []int
+	var sections string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run sgseq against a simulated SendGrid account (no key, no network)",
@@ -56,11 +57,42 @@ days, 8 IPs in 3 pools) and show what sgseq does with it: queries, monitoring,
 IP-pool planning and contact ratings.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			only, err := demoParseSections(sections)
+			if err != nil {
+				return err
+			}
 			return demoRun(cmd.Context(), cmd.OutOrStdout(), only)
 		},
 	}
-	cmd.Flags().IntSliceVar(&only, "section", nil, "run only the sections of these orders (e.g. --section 10,30)")
+	cmd.Flags().StringVar(&sections, "section", "", "run only these sections, e.g. --section 10,30 (10 client queries, 20 monitor, 30 IP pools, 40 contact ratings)")
 	return cmd
+}
+
+// demoParseSections parses --section: comma-separated section orders,
+// each one of demoAll's. The error lists the sections.
+func demoParseSections(v string) ([]int, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	var only []int
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		n, err := strconv.Atoi(part)
+		if err != nil || !slices.ContainsFunc(demoAll(), func(s demoSection) bool { return s.Order == n }) {
+			return nil, fmt.Errorf("invalid --section %q: want one or more of %s, separated by commas", part, demoSectionList())
+		}
+		only = append(only, n)
+	}
+	return only, nil
+}
+
+// demoSectionList names the sections: "10 (Client queries…), 20 (…)".
+func demoSectionList() string {
+	var parts []string
+	for _, s := range demoAll() {
+		parts = append(parts, fmt.Sprintf("%d (%s)", s.Order, s.Title))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // demoRun runs the registered sections (all, or those in only) against a
@@ -101,7 +133,7 @@ func demoRun(ctx context.Context, out io.Writer, only []int) error {
 		}
 	}
 	if ran == 0 {
-		return fmt.Errorf("demo: no section matches --section %v", only)
+		return fmt.Errorf("invalid --section %v: want one or more of %s", only, demoSectionList())
 	}
 	return errors.Join(errs...)
 }
@@ -148,7 +180,7 @@ func demoClientQueries(ctx context.Context, env *demoEnv) error {
 	}); err != nil {
 		return err
 	}
-	if err := step("sgseq subusers list --region eu", func() error {
+	if err := step("sgseq subusers list --in-region eu", func() error {
 		return subusersListRun(ctx, env.Client, w, outputTable, "eu")
 	}); err != nil {
 		return err

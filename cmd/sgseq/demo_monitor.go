@@ -74,7 +74,7 @@ func demoMonitor(ctx context.Context, env *demoEnv) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "backfilled %d days for %d accounts (%d requests)\n", len(res.Fetched), res.Accounts, res.Requests)
+	fmt.Fprintln(out, monBackfillLine(res, 30, cfg.Store.RetentionDays))
 	res, err = d.Sweep(ctx, monitor.SweepOptions{})
 	if err != nil {
 		return err
@@ -91,17 +91,12 @@ func demoMonitor(ctx context.Context, env *demoEnv) error {
 		}
 	}
 
-	fmt.Fprintf(out, "\n$ sgseq status   (accounts with firing alerts)\n")
+	fmt.Fprintf(out, "\n$ sgseq status --firing\n")
 	rows, err := monStatus(ctx, d.Store())
 	if err != nil {
 		return err
 	}
-	var firing []monStatusJSON
-	for _, r := range rows {
-		if len(r.Alerts) > 0 {
-			firing = append(firing, r)
-		}
-	}
+	firing := monFiringOnly(rows)
 	if err := monWriteStatus(out, outputTable, firing, false); err != nil {
 		return err
 	}

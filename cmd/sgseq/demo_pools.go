@@ -7,9 +7,8 @@ import (
 	"time"
 
 	"github.com/sgseq/sgseq/client"
-	"github.com/sgseq/sgseq/monitor/history"
+	"github.com/sgseq/sgseq/monitor"
 	"github.com/sgseq/sgseq/monitor/pools"
-	"github.com/sgseq/sgseq/monitor/store"
 )
 
 // poolsDemoConfig maps the tiers onto the demo account's pools: its
@@ -33,23 +32,33 @@ const poolsDemoConfigYAML = `pools:
     - {name: low,  min_score: 1,   pool: shared}
 `
 
-// demoPools stores the simulated account's last 90 days of subuser scores,
-// prints the plan and the dry run of applying it.
+// demoPools stores the simulated account's last 90 days of scores with the
+// monitor's backfill (a fetch-only sweep), prints the plan and the dry run
+// of applying it.
 func demoPools(ctx context.Context, env *demoEnv) error {
 	w := env.Out
-	st, err := store.Open(ctx, filepath.Join(env.Dir, "pools-demo.db"))
+	cfg := monitor.DefaultConfig()
+	cfg.SendGrid.APIKey = "demo"
+	cfg.Store.Path = filepath.Join(env.Dir, "pools-demo.db")
+	cfg.HTTP.Addr = ""
+	// The demo's "now", moving with the wall clock so the summary's
+	// duration is real.
+	start := time.Now()
+	now := func() time.Time { return env.Now.Add(time.Since(start)) }
+	d, err := monitor.New(ctx, cfg, monitor.WithClientFunc(env.Server.Client), monitor.WithClock(now), monitor.WithoutPoolDetector())
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	end := client.DateOf(env.Now).AddDays(-1)
-	if err := poolsDemoFill(ctx, env.Client, st, end, pools.ReplayDays); err != nil {
+	defer d.Close()
+	fmt.Fprintf(w, "$ sgseq backfill --days %d\n", pools.ReplayDays)
+	res, err := d.Sweep(ctx, monitor.SweepOptions{Days: pools.ReplayDays, FetchOnly: true})
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "$ sgseq backfill --days %d   # %d days of subuser scores into the store\n", pools.ReplayDays, pools.ReplayDays)
-	fmt.Fprintf(w, "$ cat sgseq.yaml   # tiers mapped onto the account's pools\n%s\n", poolsDemoConfigYAML)
+	fmt.Fprintln(w, monBackfillLine(res, pools.ReplayDays, cfg.Store.RetentionDays))
+	fmt.Fprintf(w, "\n$ cat sgseq.yaml   # tiers mapped onto the account's pools\n%s\n", poolsDemoConfigYAML)
 	fmt.Fprintln(w, "$ sgseq pools plan --config sgseq.yaml --out plan.json")
-	plan, err := poolsMakePlan(ctx, poolsDemoConfig(), env.Client, st, client.Date{})
+	plan, err := poolsMakePlan(ctx, poolsDemoConfig(), env.Client, d.Store(), client.Date{})
 	if err != nil {
 		return err
 	}
@@ -58,32 +67,4 @@ func demoPools(ctx context.Context, env *demoEnv) error {
 	}
 	fmt.Fprintln(w, "\n$ sgseq pools apply --plan plan.json   # without --yes: a dry run")
 	return poolsApplyRun(ctx, env.Client, plan, poolsApplyOptions{maxAge: pools.DefaultMaxPlanAge}, w, w)
-}
-
-// poolsDemoFill stores the enabled subusers' scores of the days days
-// ending at end, as the monitor's backfill does by default.
-func poolsDemoFill(ctx context.Context, c *client.Client, st history.Store, end client.Date, days int) error {
-	now := time.Now()
-	disabled := map[string]bool{}
-	for u, err := range c.Subusers(ctx, nil) {
-		if err != nil {
-			return fmt.Errorf("list subusers: %w", err)
-		}
-		disabled[u.Username] = u.Disabled
-	}
-	for d := end.AddDays(-(days - 1)); !d.After(end); d = d.AddDays(1) {
-		var rows []history.DayScore
-		for s, err := range c.SubuserScores(ctx, d) {
-			if err != nil {
-				return fmt.Errorf("subuser scores %s: %w", d, err)
-			}
-			if !disabled[s.Username] {
-				rows = append(rows, history.FromScore(s.Username, s, now))
-			}
-		}
-		if err := st.SaveDay(ctx, history.ScopeSubusers, d, rows); err != nil {
-			return err
-		}
-	}
-	return nil
 }

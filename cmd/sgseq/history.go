@@ -70,7 +70,7 @@ engagement_recency,open_rate,bounce_classification,bounce_rate,spam_rate.`,
 					hist = append(hist, h)
 				}
 			}
-			return writeOutput(cmd.OutOrStdout(), format, monHistoryTable(account, hist))
+			return writeOutput(cliOut(cmd), format, monHistoryTable(account, hist))
 		},
 	}
 	monAddConfigFlag(cmd, &configPath)

@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/internal/errjoin"
 	"github.com/sgseq/sgseq/internal/secret"
 	"github.com/sgseq/sgseq/monitor"
 	"github.com/sgseq/sgseq/monitor/store"
@@ -59,7 +61,7 @@ SENDGRID_BASE_URL, SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN + SLACK_CHANNEL
 
 // monAddConfigFlag adds --config.
 func monAddConfigFlag(cmd *cobra.Command, path *string) {
-	cmd.Flags().StringVarP(path, "config", "c", "", "YAML config file (default: defaults plus environment variables)")
+	cmd.Flags().StringVarP(path, "config", "c", "", "YAML config file (default: $"+envConfig+", else $XDG_CONFIG_HOME/sgseq/sgseq.yaml or ~/.config/sgseq/sgseq.yaml if it exists, else defaults plus environment)")
 }
 
 // monLoad loads the monitor config (file or environment), then applies the
@@ -81,7 +83,7 @@ func monLoad(cmd *cobra.Command, path string, needKey bool) (monitor.Config, *sl
 		}
 		return os.LookupEnv(key)
 	})
-	cfg, err := monitor.Load(path, env)
+	cfg, err := monitor.Load(cliConfigPath(path), env)
 	pf := cmd.Root().PersistentFlags()
 	if pf.Changed("base-url") {
 		cfg.SendGrid.BaseURL = cliPersistent(cmd, "base-url")
@@ -104,7 +106,15 @@ func monLoad(cmd *cobra.Command, path string, needKey bool) (monitor.Config, *sl
 	if err != nil {
 		return cfg, nil, err
 	}
-	return cfg, cfg.Logger(cmd.ErrOrStderr()), nil
+	// The level of an interactive run (warn on a terminal, --quiet); the
+	// config's level for the daemon. cfg keeps the configured level.
+	level, err := cliLevel(cmd, cfg.Log.Level)
+	if err != nil {
+		return cfg, nil, err
+	}
+	lc := cfg
+	lc.Log.Level = strings.ToLower(level.String())
+	return cfg, cliWrapLogger(cmd, lc.Logger(cmd.ErrOrStderr())), nil
 }
 
 // monWithoutKeyError drops the problems of a missing API key from a joined
@@ -112,14 +122,8 @@ func monLoad(cmd *cobra.Command, path string, needKey bool) (monitor.Config, *sl
 // sendgrid.api_key (the example config's ${SENDGRID_API_KEY}), for the
 // commands that read only the store.
 func monWithoutKeyError(err error) error {
-	var list []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
-	}
 	var keep []error
-	for _, e := range list {
+	for _, e := range errjoin.Split(err) {
 		var fe *monitor.FieldError
 		if errors.As(e, &fe) && fe.Field == "sendgrid.api_key" && (errors.Is(e, monitor.ErrRequired) || errors.Is(e, monitor.ErrEnvUnset)) {
 			continue

@@ -335,7 +335,7 @@ func TestDemoMonitorSection(t *testing.T) {
 	if n := strings.Count(s, "\n"); n > 80 {
 		t.Errorf("demo section prints %d lines, want < 80", n)
 	}
-	for _, want := range []string{"backfilled 30 days", "Slack message for", "bargain-blast", "[CRITICAL] drop", "summer-promo", "eligibility (info)", "ACCOUNT"} {
+	for _, want := range []string{"backfilled 30 day(s) for 35 accounts up to", "Slack message for", "bargain-blast", "[CRITICAL] drop", "summer-promo", "eligibility (info)", "ACCOUNT"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}

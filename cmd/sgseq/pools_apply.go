@@ -24,6 +24,7 @@ type poolsApplyOptions struct {
 	// createPools creates missing target pools (without IPs; the moves
 	// then wait).
 	createPools bool
+	format      string // text or json
 }
 
 func newPoolsApplyCmd() *cobra.Command {
@@ -50,12 +51,20 @@ the target pool's IPs for each move.
 Without --yes nothing is changed: the calls are printed. With --yes each
 call is printed, then made; apply stops at the first failure and reports
 which calls succeeded, which failed (with the API's error) and which were
-not attempted, and exits 2.`,
+not attempted, and exits 3 (2 when no call had succeeded).
+
+-o json prints {"dry_run","generated_at","as_of","moves","calls"}: each
+call with its kind, method, path, body, pool, username, ips, from and a
+"status" (planned, succeeded, failed, not_attempted) and, when it failed,
+"error". The progress of the calls made goes to stderr.`,
 		Example: `  sgseq pools plan --out plan.json
   sgseq pools apply --plan plan.json          # dry run: print the calls
   sgseq pools apply --plan plan.json --yes    # make them`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.format != "text" && o.format != outputJSON {
+				return cliFormatError(o.format, "text or json")
+			}
 			if o.planPath == "" {
 				return errors.New("--plan is required (write one with: sgseq pools plan --out plan.json)")
 			}
@@ -77,6 +86,7 @@ not attempted, and exits 2.`,
 	f.BoolVar(&o.force, "force", false, "accept a plan older than --max-age (a changed pool layout is still refused)")
 	f.DurationVar(&o.maxAge, "max-age", pools.DefaultMaxPlanAge, "refuse plans older than this")
 	f.StringVarP(&configPath, "config", "c", "", "monitor config file (YAML) whose API settings to use")
+	f.StringVarP(&o.format, "output", "o", "text", "output format: text or json")
 	return cmd
 }
 
@@ -121,6 +131,9 @@ func poolsApplyRun(ctx context.Context, c *client.Client, plan *pools.Plan, o po
 	}
 	if err != nil {
 		return err
+	}
+	if o.format == outputJSON {
+		return poolsApplyJSON(ctx, c, pr, o, out, errw)
 	}
 	moves := plan.Moves()
 	fmt.Fprintf(out, "Plan generated %s as of %s: %d move(s); the pool layout still matches.\n",

@@ -45,7 +45,7 @@ func newPoolsListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return poolsListRun(cmd.Context(), c, cmd.OutOrStdout(), format)
+			return poolsListRun(cmd.Context(), c, cliOut(cmd), format)
 		},
 	}
 	cliAddOutputFlag(cmd, &format)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/internal/atomicfile"
@@ -40,6 +39,7 @@ type poolsSetup struct {
 // settings.
 func poolsLoad(cmd *cobra.Command, configPath, dbPath string, needStore bool) (*poolsSetup, error) {
 	s := &poolsSetup{cfg: pools.DefaultConfig(), dbPath: dbPath}
+	configPath = cliConfigPath(configPath)
 	if configPath == "" {
 		c, err := cliClient(cmd)
 		if err != nil {
@@ -160,6 +160,9 @@ The plan only reads (the IPs and pools APIs and the store). Save it with
 			if err := checkOutputFormat(format); err != nil {
 				return err
 			}
+			if err := cliCheckOutPath("out", outPath); err != nil {
+				return err
+			}
 			var asOf client.Date
 			if asOfFlag != "" {
 				d, err := cliDateFlag("as-of", asOfFlag)
@@ -187,7 +190,7 @@ The plan only reads (the IPs and pools APIs and the store). Save it with
 					return err
 				}
 			}
-			if err := poolsWritePlan(cmd.OutOrStdout(), format, plan, all); err != nil {
+			if err := poolsWritePlan(cliOut(cmd), format, plan, all); err != nil {
 				return err
 			}
 			if outPath != "" {
@@ -261,7 +264,7 @@ func poolsWritePlanTable(w io.Writer, p *pools.Plan, all bool, maxFlagged int) e
 	if len(moves) == 0 {
 		fmt.Fprintln(w, "  none: every placed subuser already sends through its tier's pool")
 	} else {
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		tw := newTableWriter(w)
 		fmt.Fprintln(tw, "  SUBUSER\tFROM\tTO\tTIER\tMEDIAN\tREASON")
 		for _, s := range moves {
 			tier := s.Tier
@@ -277,7 +280,7 @@ func poolsWritePlanTable(w io.Writer, p *pools.Plan, all bool, maxFlagged int) e
 	}
 
 	fmt.Fprintf(w, "\nTiers after the moves:\n")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTableWriter(w)
 	fmt.Fprintln(tw, "  TIER\tMEDIAN SCORES\tPOOL\tPOOL IPS\tSUBUSERS\tIN\tOUT\tMEDIAN")
 	for i, t := range p.Summary {
 		ips := "missing"
@@ -305,7 +308,7 @@ func poolsWritePlanTable(w io.Writer, p *pools.Plan, all bool, maxFlagged int) e
 	if len(flagged) == 0 {
 		fmt.Fprintln(w, "  none")
 	} else {
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		tw = newTableWriter(w)
 		fmt.Fprintln(tw, "  SUBUSER\tFLAGS\tPOOLS\tREASON")
 		for _, s := range shown {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.Username, strings.Join(s.Flags, ","), poolsList(s.CurrentPools), s.Reason)
@@ -320,7 +323,7 @@ func poolsWritePlanTable(w io.Writer, p *pools.Plan, all bool, maxFlagged int) e
 
 	if all {
 		fmt.Fprintf(w, "\nAll subusers (%d):\n", len(p.Subusers))
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		tw = newTableWriter(w)
 		fmt.Fprintln(tw, "  SUBUSER\tPOOLS\tMEDIAN\tTREND\tTIER\tTARGET\tMOVE\tFLAGS")
 		for _, s := range p.Subusers {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Username, poolsList(s.CurrentPools), poolsOptFloat(s.MedianScore),
@@ -346,7 +349,7 @@ func poolsWritePlanBlockers(w io.Writer, p *pools.Plan) error {
 		fmt.Fprintf(w, "\nNone of the tiers' pools exists in this account (%s).\n", strings.Join(names, ", "))
 		if len(p.PoolRanking) > 0 {
 			fmt.Fprintln(w, "The account's pools, ranked by their senders' current median score:")
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			tw := newTableWriter(w)
 			fmt.Fprintln(tw, "  POOL\tIPS\tSENDERS\tMEDIAN\tSUGGESTED TIER")
 			for _, r := range p.PoolRanking {
 				tier := "-"

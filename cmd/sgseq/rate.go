@@ -78,7 +78,10 @@ machine_opens, clicks, bounces, complaints, unsubscribes, sunset.
 
 A summary (events read/used/duplicates/skipped, contacts by stars, segment
 and sunset recommendation) goes to stderr. Malformed lines are skipped and
-listed with file:line; --strict stops at the first one (exit status 1).`,
+listed with file:line; --strict stops at the first one (exit status 2).
+An input that yields no event is an error (exit status 2); when more than
+half of the lines were skipped the ratings are written, a warning is
+printed even with -q, and the exit status is 3.`,
 		Example: `  sgseq rate events.ndjson > ratings.csv
   sgseq rate -o json --out ratings.json webhook-*.json.gz
   sgseq rate --as-of 2026-10-01 events.csv
@@ -87,6 +90,9 @@ listed with file:line; --strict stops at the first one (exit status 1).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			of, err := rating.ParseOutputFormat(format)
 			if err != nil {
+				return cliFormatError(format, "csv, json or ndjson")
+			}
+			if err := cliCheckOutPath("out", out); err != nil {
 				return err
 			}
 			opts, err := f.options()
@@ -109,6 +115,12 @@ listed with file:line; --strict stops at the first one (exit status 1).`,
 			if err != nil {
 				return fmt.Errorf("rate: %w", err)
 			}
+			if err := rateNothingRated(&res.Summary); err != nil {
+				if !quiet {
+					rateWriteSummary(stderr, &res.Summary, time.Since(started), maxErrors)
+				}
+				return err
+			}
 			if out != "" && out != "-" {
 				err = rateWriteFile(out, func(w io.Writer) error { return rating.WriteRatings(w, of, res.Ratings) })
 			} else {
@@ -120,7 +132,7 @@ listed with file:line; --strict stops at the first one (exit status 1).`,
 			if !quiet {
 				rateWriteSummary(stderr, &res.Summary, time.Since(started), maxErrors)
 			}
-			return nil
+			return rateMostlySkipped(&res.Summary)
 		},
 	}
 	f.register(cmd)
@@ -134,11 +146,21 @@ listed with file:line; --strict stops at the first one (exit status 1).`,
 
 func newRateExplainCmd() *cobra.Command {
 	var f rateFlags
+	var format string
 	cmd := &cobra.Command{
 		Use:   "explain EMAIL FILE...",
 		Short: "Show one contact's events in time order and how each moved the score",
-		Args:  cobra.MinimumNArgs(2),
+		Long: `Show one contact's events in time order and how each moved the score.
+
+-o json prints {"email","rating","steps"}: rating as one object of
+"sgseq rate -o json" (null when every event is after --as-of), steps
+[{"time","event","bounce_type","bounce_classification","machine_open",
+"before","after","note","ignored"}].`,
+		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != outputJSON {
+				return cliFormatError(format, "text or json")
+			}
 			opts, err := f.options()
 			if err != nil {
 				return err
@@ -151,7 +173,7 @@ func newRateExplainCmd() *cobra.Command {
 			r, steps, err := e.Explain(args[0])
 			switch {
 			case errors.Is(err, rating.ErrUnknownContact):
-				return &exitError{code: 1, err: fmt.Errorf("rate explain: no events for %q", args[0])}
+				return fmt.Errorf("rate explain: no events for %q", args[0])
 			case errors.Is(err, rating.ErrNoEventsAsOf):
 				// As `sgseq rate` would: no rating. Show what was ignored.
 				asOf := "--as-of"
@@ -159,30 +181,40 @@ func newRateExplainCmd() *cobra.Command {
 					asOf = opts.AsOf.UTC().Format(time.RFC3339)
 				}
 				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "%s: no rating: no events at or before %s; %d later events, all ignored:\n",
-					strings.ToLower(strings.TrimSpace(args[0])), asOf, len(steps))
-				rateWriteExplainSteps(w, steps)
-				return &exitError{code: 1, err: fmt.Errorf("rate explain: no events for %q at or before %s", args[0], asOf)}
+				if format == outputJSON {
+					if err := rateWriteExplainJSON(w, args[0], nil, steps); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintf(w, "%s: no rating: no events at or before %s; %d later events, all ignored:\n",
+						strings.ToLower(strings.TrimSpace(args[0])), asOf, len(steps))
+					rateWriteExplainSteps(w, steps)
+				}
+				return fmt.Errorf("rate explain: no events for %q at or before %s", args[0], asOf)
 			case err != nil:
 				return fmt.Errorf("rate explain: %w", err)
+			}
+			if format == outputJSON {
+				return rateWriteExplainJSON(cmd.OutOrStdout(), args[0], &r, steps)
 			}
 			rateWriteExplain(cmd.OutOrStdout(), r, steps)
 			return nil
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
 	return cmd
 }
 
 // rateReadAll reads every input into e. A malformed line in --strict mode
-// exits with status 1; other errors (a missing file, an I/O error) name
-// the input.
+// is reported as file:line; other errors (a missing file, an I/O error)
+// name the input.
 func rateReadAll(cmd *cobra.Command, e *rating.Engine, what string, paths []string) error {
 	for _, path := range paths {
 		if err := e.ReadFile(cmd.Context(), path); err != nil {
 			var pe *rating.ParseError
 			if errors.As(err, &pe) {
-				return &exitError{code: 1, err: fmt.Errorf("%s: %w", what, err)}
+				return fmt.Errorf("%s: %w", what, err)
 			}
 			return fmt.Errorf("%s %s: %w", what, path, err)
 		}

@@ -20,12 +20,8 @@ import (
 
 func rateRun(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	cmd := newRateCmd()
 	var out, errb bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SetArgs(args)
-	err = cmd.ExecuteContext(context.Background())
+	err = execute(context.Background(), append([]string{"rate"}, args...), &out, &errb)
 	return out.String(), errb.String(), err
 }
 
@@ -190,9 +186,8 @@ func TestRateExplainAsOf(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, _, err := rateRun(t, "explain", "--as-of", asOf, tc.email, path)
-			var ee *exitError
-			if !errors.As(err, &ee) || ee.code != 1 {
-				t.Fatalf("err %v, want exit status 1", err)
+			if err == nil || exitCodeOf(err) != exitFailed {
+				t.Fatalf("err %v, want exit status %d", err, exitFailed)
 			}
 			if strings.Contains(out, "score") {
 				t.Errorf("output shows a score:\n%s", out)
@@ -235,8 +230,7 @@ func TestRateCommandErrors(t *testing.T) {
 		t.Errorf("output:\n%s", stdout)
 	}
 	_, _, err = rateRun(t, "--strict", bad)
-	var ee *exitError
-	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), ":2:") {
+	if err == nil || exitCodeOf(err) != exitFailed || !strings.Contains(err.Error(), ":2:") {
 		t.Errorf("strict: %v", err)
 	}
 	if _, _, err := rateRun(t, "-o", "xml", bad); err == nil {
@@ -404,8 +398,9 @@ func TestRateOutFlag(t *testing.T) {
 	}
 }
 
-// TestRateEmptyInput checks that an empty input rates nothing without an
-// error and that the summary does not claim a 1970 as-of time.
+// TestRateEmptyInput checks that an empty input is an error (exit 2) that
+// writes no ratings, and that the summary does not claim a 1970 as-of
+// time.
 func TestRateEmptyInput(t *testing.T) {
 	t.Parallel()
 	empty := filepath.Join(t.TempDir(), "empty.ndjson.gz")
@@ -413,13 +408,13 @@ func TestRateEmptyInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	stdout, stderr, err := rateRun(t, empty)
-	if err != nil {
-		t.Fatalf("rate: %v\n%s", err, stderr)
+	if err == nil || exitCodeOf(err) != exitFailed || err.Error() != "rate: no contacts rated: the input holds no events" {
+		t.Fatalf("rate: %v, want exit %d\n%s", err, exitFailed, stderr)
 	}
 	if strings.Contains(stderr, "1970") || !strings.Contains(stderr, "rated 0 contacts as of (no events)") {
 		t.Errorf("summary:\n%s", stderr)
 	}
-	if strings.TrimSpace(stdout) != "email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset" {
+	if stdout != "" {
 		t.Errorf("output:\n%s", stdout)
 	}
 }

@@ -38,6 +38,9 @@ The API key comes from $SENDGRID_API_KEY or --api-key-file.`,
 			if err := checkOutputFormat(format); err != nil {
 				return err
 			}
+			if err := cliExclusive(cmd, "subuser", "account-id"); err != nil {
+				return err
+			}
 			q := scoresQuery{Subuser: subuser, AccountID: accountID, NoWait: noWait}
 			q.To = cliYesterday()
 			if to != "" {
@@ -58,11 +61,17 @@ The API key comes from $SENDGRID_API_KEY or --api-key-file.`,
 			if q.From.After(q.To) {
 				return fmt.Errorf("invalid --from %s: after --to %s", q.From, q.To)
 			}
+			if err := cliScoreDay("to", q.To); err != nil {
+				return err
+			}
+			if err := cliScoreDay("from", q.From); err != nil {
+				return err
+			}
 			c, err := cliClient(cmd)
 			if err != nil {
 				return err
 			}
-			return scoresRun(cmd.Context(), c, cmd.OutOrStdout(), format, q)
+			return scoresRun(cmd.Context(), c, cliOut(cmd), format, q)
 		},
 	}
 	f := cmd.Flags()
@@ -72,7 +81,6 @@ The API key comes from $SENDGRID_API_KEY or --api-key-file.`,
 	f.StringVar(&accountID, "account-id", "", "scores of this customer account (on-behalf-of: account-id)")
 	f.BoolVar(&noWait, "no-wait", false, "fail at once when scores are not computed yet (202) instead of waiting")
 	cliAddOutputFlag(cmd, &format)
-	cmd.MarkFlagsMutuallyExclusive("subuser", "account-id")
 	return cmd
 }
 
@@ -89,6 +97,7 @@ func scoresRun(ctx context.Context, c *client.Client, w io.Writer, format string
 	if q.NoWait {
 		opts = append(opts, client.NoWait())
 	}
+	ctx = cliWaitingFor(ctx, fmt.Sprintf("scores for %s..%s", q.From, q.To))
 	scores, err := c.Scores(ctx, q.From, q.To, opts...)
 	if err != nil {
 		return fmt.Errorf("scores %s..%s: %w", q.From, q.To, err)

@@ -29,6 +29,7 @@ type monStatusJSON struct {
 
 func newStatusCmd() *cobra.Command {
 	var configPath, format string
+	var firingOnly bool
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show every monitored account's latest score, 7-day trend and firing alerts (from the store)",
@@ -41,7 +42,8 @@ a score) and its firing alerts.
 (score null when ineligible; trend oldest first, null for a day without a
 score; alerts as in "sgseq check -o json"). -o csv prints the columns
 account,date,score,eligible,trend,alerts (trend values space-separated,
-alert keys semicolon-separated).`,
+alert keys semicolon-separated). --firing lists only the accounts with a
+firing alert.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutputFormat(format); err != nil {
@@ -60,11 +62,15 @@ alert keys semicolon-separated).`,
 			if err != nil {
 				return err
 			}
-			return monWriteStatus(cmd.OutOrStdout(), format, rows, monIsTerminal(cmd.OutOrStdout()))
+			if firingOnly {
+				rows = monFiringOnly(rows)
+			}
+			return monWriteStatus(cliOut(cmd), format, rows, monIsTerminal(cmd.OutOrStdout()))
 		},
 	}
 	monAddConfigFlag(cmd, &configPath)
 	cliAddOutputFlag(cmd, &format)
+	cmd.Flags().BoolVar(&firingOnly, "firing", false, "only the accounts with firing alerts")
 	return cmd
 }
 
@@ -112,6 +118,17 @@ func monStatus(ctx context.Context, st history.Store) ([]monStatusJSON, error) {
 		out = append(out, monStatusJSON{Account: l.Account, Date: l.Date, Score: l.Score, Eligible: l.Score != nil, Trend: trend, Alerts: as})
 	}
 	return out, nil
+}
+
+// monFiringOnly keeps the rows with at least one firing alert.
+func monFiringOnly(rows []monStatusJSON) []monStatusJSON {
+	out := make([]monStatusJSON, 0, len(rows))
+	for _, r := range rows {
+		if len(r.Alerts) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // monSparkline renders scores 1-5 as ▁..█, "·" for a day without a score.

@@ -45,6 +45,9 @@ func newSubusersScoresCmd() *cobra.Command {
 					return err
 				}
 			}
+			if err := cliScoreDay("date", d); err != nil {
+				return err
+			}
 			if limit < 1 || limit > client.MaxSubuserScoresLimit {
 				return fmt.Errorf("invalid --limit %d: want 1 to %d", limit, client.MaxSubuserScoresLimit)
 			}
@@ -56,7 +59,7 @@ func newSubusersScoresCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeOutput(cmd.OutOrStdout(), format, scoresTable(scores))
+			return writeOutput(cliOut(cmd), format, scoresTable(scores))
 		},
 	}
 	f := cmd.Flags()
@@ -73,6 +76,7 @@ func subusersScoresFetch(ctx context.Context, c *client.Client, date client.Date
 	if noWait {
 		opts = append(opts, client.NoWait())
 	}
+	ctx = cliWaitingFor(ctx, "subuser scores for "+date.String())
 	var out []client.Score
 	o := &client.SubuserScoresOptions{Limit: limit}
 	seen := map[string]bool{}
@@ -96,10 +100,11 @@ func subusersScoresFetch(ctx context.Context, c *client.Client, date client.Date
 func newSubusersListCmd() *cobra.Command {
 	var region, format string
 	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List the parent account's subusers",
-		Example: `  sgseq subusers list --region eu -o json`,
-		Args:    cobra.NoArgs,
+		Use:   "list",
+		Short: "List the parent account's subusers",
+		Example: `  sgseq subusers list --in-region eu -o json
+  sgseq --region eu subusers list   # through the EU API host`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutputFormat(format); err != nil {
 				return err
@@ -107,18 +112,17 @@ func newSubusersListCmd() *cobra.Command {
 			switch region {
 			case "all", "global", "eu":
 			default:
-				return fmt.Errorf("invalid --region %q: want all, global or eu", region)
+				return fmt.Errorf("invalid --in-region %q: want all, global or eu", region)
 			}
 			c, err := cliClient(cmd)
 			if err != nil {
 				return err
 			}
-			return subusersListRun(cmd.Context(), c, cmd.OutOrStdout(), format, region)
+			return subusersListRun(cmd.Context(), c, cliOut(cmd), format, region)
 		},
 	}
-	// This local --region (a filter) shadows the persistent --region (the
-	// API region) for this command only; cliClient reads the root's flag.
-	cmd.Flags().StringVar(&region, "region", "all", "list subusers of this region: all, global or eu")
+	// A filter; --region stays the API host, as for every command.
+	cmd.Flags().StringVar(&region, "in-region", "all", "list the subusers of this region: all, global or eu")
 	cliAddOutputFlag(cmd, &format)
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,7 @@ type checkJSON struct {
 
 func newCheckCmd() *cobra.Command {
 	var configPath, format string
+	var lockWait time.Duration
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Run one sweep, detection and notification, then exit (for cron jobs)",
@@ -29,7 +31,8 @@ and notify, exactly as one run of "sgseq monitor".
 
 Exit status: 0 when no alert is firing, 1 when at least one alert is firing
 after the run (notified now or earlier), 2 on an error (including a failed
-notification).
+notification, and another check, backfill or monitor holding the store:
+see --lock-wait).
 
 -o json prints exactly {"alerts":[...]} on stdout: one object per alert that
 fired, was reminded or resolved in this run, with the fields key, account,
@@ -45,6 +48,11 @@ advice. The log notifier (no Slack configured) then writes to stderr.`,
 				return err
 			}
 			cfg.HTTP.Addr = ""
+			lease, err := monLock(cmd.Context(), &cfg, lockWait, logger)
+			if err != nil {
+				return err
+			}
+			defer lease.Release()
 			sink := cmd.OutOrStdout()
 			if format == "json" {
 				sink = cmd.ErrOrStderr()
@@ -84,6 +92,7 @@ advice. The log notifier (no Slack configured) then writes to stderr.`,
 		},
 	}
 	monAddConfigFlag(cmd, &configPath)
+	monAddLockFlag(cmd, &lockWait)
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
 	return cmd
 }

@@ -101,6 +101,9 @@ func monLoad(cmd *cobra.Command, path string, needKey bool) (monitor.Config, *sl
 		return os.LookupEnv(key)
 	})
 	cfg, err := monitor.Load(path, env)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "sgseq: warning: %s\n", w)
+	}
 	pf := cmd.Root().PersistentFlags()
 	if pf.Changed("base-url") {
 		cfg.SendGrid.BaseURL = cliPersistent(cmd, "base-url")

@@ -12,6 +12,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The time zone database, embedded: a CRON_TZ=Europe/Paris schedule
+	// works where the system has no zoneinfo (scratch, distroless, alpine).
+	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 )

@@ -319,3 +319,38 @@ func TestSgseqCommandError(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemdExecStart: every ExecStart of examples/systemd runs
+// /usr/local/bin/sgseq with a real subcommand and flags that exist.
+func TestSystemdExecStart(t *testing.T) {
+	units, err := filepath.Glob("../../examples/systemd/*.service")
+	if err != nil || len(units) < 2 {
+		t.Fatalf("units %v: %v", units, err)
+	}
+	for _, u := range units {
+		data, err := os.ReadFile(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, line := range strings.Split(string(data), "\n") {
+			cmdline, ok := strings.CutPrefix(line, "ExecStart=")
+			if !ok {
+				continue
+			}
+			n++
+			// %d is systemd's credentials directory specifier.
+			args := strings.Fields(strings.ReplaceAll(cmdline, "%d", "/run/credentials/sgseq.service"))
+			if args[0] != "/usr/local/bin/sgseq" {
+				t.Errorf("%s: ExecStart runs %s", u, args[0])
+				continue
+			}
+			if err := sgseqCommandError(args[1:]); err != nil {
+				t.Errorf("%s: %v", u, err)
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d ExecStart lines, want 1", u, n)
+		}
+	}
+}

@@ -108,3 +108,54 @@ func TestHTTPServerTimeouts(t *testing.T) {
 		t.Errorf("cap %d, want 7", cl.max)
 	}
 }
+
+// TestConnLimiterWaitsWhenAllActive: with every connection serving a
+// request, a new connection evicts none of them: the busy requests all
+// complete, the new one is served once a slot frees, and the cap is never
+// exceeded while a handler runs.
+func TestConnLimiterWaitsWhenAllActive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const max = 2
+	var cl *connLimiter
+	entered := make(chan int, 3)
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- cl.Open()
+		<-release
+		io.WriteString(w, "ok")
+	})
+	srv, cl := newHTTPServer(h, ln, max)
+	go srv.Serve(cl)
+	defer srv.Close()
+
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	results := make(chan error, 3)
+	get := func() {
+		resp, err := hc.Get("http://" + ln.Addr().String() + "/")
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		results <- err
+	}
+	go get()
+	go get()
+	for range max {
+		if n := <-entered; n > max {
+			t.Errorf("%d connections open, cap %d", n, max)
+		}
+	}
+	go get() // waits for a slot: both connections are busy, none is evicted
+	close(release)
+	if n := <-entered; n > max {
+		t.Errorf("%d connections open, cap %d", n, max)
+	}
+	for range 3 {
+		if err := <-results; err != nil {
+			t.Errorf("request: %v", err)
+		}
+	}
+}

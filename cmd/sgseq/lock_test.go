@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sgseq/sgseq/monitor/store"
 )
 
 // envLockChild carries the arguments of a child sgseq process started by
@@ -89,8 +91,8 @@ func (c *lockChild) wait(t *testing.T) int {
 
 // TestOneWriterPerStore: while one "sgseq check" holds the store (its
 // first Slack message is held by a slow webhook), a second check exits 2
-// naming the holder, a check --lock-wait queues behind it, and the
-// channel gets every message once.
+// naming the holder, status and history still read, a check --lock-wait
+// queues behind it, and the channel gets every message once.
 func TestOneWriterPerStore(t *testing.T) {
 	db := monSim(t)
 	var (
@@ -138,6 +140,14 @@ func TestOneWriterPerStore(t *testing.T) {
 		t.Errorf("second check's stderr lacks %q:\n%s", want, b.stderr.String())
 	}
 
+	// Readers do not take the lease.
+	if out, stderr, err := cliRun(t, "status", "-o", "json"); err != nil || !strings.Contains(out, "garden-supply") {
+		t.Errorf("status while the store is held: %v\n%s%s", err, out, stderr)
+	}
+	if _, stderr, err := cliRun(t, "history", "garden-supply", "--days", "3"); err != nil {
+		t.Errorf("history while the store is held: %v\n%s", err, stderr)
+	}
+
 	// Queued: it waits for the holder, then runs with nothing left to send.
 	c := lockStart(t, "check", "--lock-wait", "2m")
 	deadline := time.Now().Add(2 * time.Minute)
@@ -172,5 +182,33 @@ func TestOneWriterPerStore(t *testing.T) {
 			t.Errorf("message sent twice: %.200s", p)
 		}
 		seen[p] = true
+	}
+}
+
+// TestWritersRefuseAHeldStore: backfill, monitor and check exit 2 naming
+// the holder while another process (here: this one) holds the store's
+// lease, and run once it is released.
+func TestWritersRefuseAHeldStore(t *testing.T) {
+	db := monSim(t)
+	lease, err := store.Acquire(context.Background(), db, store.LockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "store " + db + " is in use by pid " + strconv.Itoa(os.Getpid()) + " on "
+	for _, args := range [][]string{
+		{"backfill", "--days", "3"},
+		{"monitor"},
+		{"check", "--lock-wait", "50ms"},
+	} {
+		_, _, err := cliRun(t, args...)
+		if code := monExitCode(err); code != 2 || err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: exit %d, %v; want 2 and %q", args, code, err, want)
+		}
+	}
+	if err := lease.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := cliRun(t, "backfill", "--days", "3"); err != nil {
+		t.Errorf("backfill after release: %v\n%s", err, stderr)
 	}
 }

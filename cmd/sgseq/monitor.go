@@ -53,8 +53,10 @@ SENDGRID_BASE_URL, SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN + SLACK_CHANNEL
 			go func() {
 				select {
 				case <-lease.Lost():
-					logger.Error("store write lease lost: stopping", slog.String("store", cfg.Store.Path))
-					cancel()
+					if ctx.Err() == nil { // not our own Release at exit
+						logger.Error("store write lease lost: stopping", slog.String("store", cfg.Store.Path))
+						cancel()
+					}
 				case <-ctx.Done():
 				}
 			}()

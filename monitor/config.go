@@ -77,7 +77,17 @@ type Config struct {
 	// fromEnv maps a field path set by an environment variable to the
 	// variable, so that its errors name the variable, not a file line.
 	fromEnv map[string]string
+	// secretFields lists the secret fields written in the file itself.
+	secretFields []string
+	// warnings are problems that do not stop the config from loading.
+	warnings []string
 }
+
+// Warnings returns the problems found by [Load] that do not make the config
+// invalid: a config file that holds secrets (an api_key, webhook_url or
+// bot_token written in it, not a ${VAR} reference) and is readable by its
+// group or others. Print them to the user.
+func (c *Config) Warnings() []string { return c.warnings }
 
 // SendGridConfig is the "sendgrid" section.
 type SendGridConfig struct {
@@ -286,19 +296,19 @@ func (c *Config) Validate() error {
 	switch c.SendGrid.Region {
 	case "", client.Global, client.EU:
 	default:
-		add("sendgrid.region", "%q: want global or eu", c.SendGrid.Region)
+		add("sendgrid.region", "%s: want global or eu", quoted(string(c.SendGrid.Region)))
 	}
 	if c.SendGrid.BaseURL != "" && !strings.HasPrefix(c.SendGrid.BaseURL, "http://") && !strings.HasPrefix(c.SendGrid.BaseURL, "https://") {
-		add("sendgrid.base_url", "%q: want an http:// or https:// URL", c.SendGrid.BaseURL)
+		add("sendgrid.base_url", "%s: want an http:// or https:// URL", quoted(c.SendGrid.BaseURL))
 	}
 	for i, g := range c.Accounts.Include {
 		if _, err := path.Match(g, ""); err != nil {
-			add(fmt.Sprintf("accounts.include[%d]", i), "bad glob %q: %v", g, err)
+			add(fmt.Sprintf("accounts.include[%d]", i), "bad glob %s: %v", quoted(g), err)
 		}
 	}
 	for i, g := range c.Accounts.Exclude {
 		if _, err := path.Match(g, ""); err != nil {
-			add(fmt.Sprintf("accounts.exclude[%d]", i), "bad glob %q: %v", g, err)
+			add(fmt.Sprintf("accounts.exclude[%d]", i), "bad glob %s: %v", quoted(g), err)
 		}
 	}
 	if _, err := c.ParseSchedule(); err != nil {
@@ -323,8 +333,16 @@ func (c *Config) Validate() error {
 		}
 	}
 	if s.APIURL != "" {
-		if u, err := url.Parse(s.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// Never echo the URL: a user name, password or ?token= in it is a
+		// secret in the wrong place.
+		u, err := url.Parse(s.APIURL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			add("notify.slack.api_url", "want an http:// or https:// URL such as %s", DefaultSlackAPIURL)
+		case u.User != nil:
+			add("notify.slack.api_url", "must not hold a user name or password (user@host): the bot authenticates with notify.slack.bot_token")
+		case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s.APIURL, "#"):
+			add("notify.slack.api_url", "must not have a query string or fragment (?… or #…): a token belongs in notify.slack.bot_token, not the URL")
 		}
 	}
 	if !s.BotToken.IsZero() && s.Channel == "" {
@@ -354,7 +372,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.subErrors("pools", c.Pools.Validate())...)
 	if c.HTTP.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
-			add("http.addr", "%q: want host:port", c.HTTP.Addr)
+			add("http.addr", "%s: want host:port", quoted(c.HTTP.Addr))
 		}
 	}
 	if _, err := logging.ParseLevel(c.Log.Level); err != nil {
@@ -363,7 +381,7 @@ func (c *Config) Validate() error {
 	switch c.Log.Format {
 	case "", "text", "json":
 	default:
-		add("log.format", "%q: want text or json", c.Log.Format)
+		add("log.format", "%s: want text or json", quoted(c.Log.Format))
 	}
 	return errors.Join(errs...)
 }
@@ -406,12 +424,12 @@ func (c *Config) ParseSchedule() (cron.Schedule, error) {
 	if _, rest, _ := strings.Cut(spec, " "); strings.HasPrefix(strings.TrimSpace(rest), "@every ") {
 		every := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), "@every "))
 		if d, err := time.ParseDuration(every); err == nil && d < time.Second {
-			return nil, fmt.Errorf("%q: @every %s: want an interval of at least 1s", c.Schedule, every)
+			return nil, fmt.Errorf("%s: @every %s: want an interval of at least 1s", quoted(c.Schedule), every)
 		}
 	}
 	s, err := cron.ParseStandard(spec)
 	if err != nil {
-		return nil, fmt.Errorf("%q: %w", c.Schedule, err)
+		return nil, fmt.Errorf("%s: %w", quoted(c.Schedule), err)
 	}
 	return s, nil
 }
@@ -498,11 +516,15 @@ func Load(path string, env Env) (Config, error) {
 		c.applyEnv(env)
 		return c, c.finishErrors(c.Validate())
 	}
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
-		return Config{}, fmt.Errorf("read config: %w", err)
+		return Config{}, err
 	}
-	return Parse(path, data, env)
+	c, err := Parse(path, data, env)
+	if w := permWarning(path, c.secretFields); w != "" {
+		c.warnings = append(c.warnings, w)
+	}
+	return c, err
 }
 
 // Parse is [Load] for YAML already read; file names it in errors.
@@ -510,7 +532,8 @@ func Parse(file string, data []byte, env Env) (Config, error) {
 	c := DefaultConfig()
 	c.file = file
 	c.lines = map[string]int{}
-	decErr := decodeYAML(file, data, &c, env, c.lines)
+	literal, decErr := decodeYAML(file, data, &c, env, c.lines)
+	c.secretFields = literal
 	c.applyEnv(env)
 	valErr := c.Validate()
 	if decErr == nil {
@@ -549,18 +572,36 @@ func (c *Config) finishErrors(err error) error {
 	if len(list) == 0 {
 		return nil
 	}
+	// The problems past the cap: those the decoder only counted, and
+	// those cut below.
+	more := 0
+	kept := list[:0:0]
+	for _, e := range list {
+		var mp *moreProblems
+		if errors.As(e, &mp) {
+			more += mp.n
+			continue
+		}
+		kept = append(kept, e)
+	}
+	list = kept
 	secrets := []secret.Secret{c.SendGrid.APIKey, c.Notify.Slack.WebhookURL, c.Notify.Slack.BotToken}
 	for i, e := range list {
 		var fe *FieldError
 		if !errors.As(e, &fe) {
-			if text := secret.Scrub(e.Error(), secrets...); text != e.Error() {
+			if text := cutText(secret.Scrub(e.Error(), secrets...), maxMessage); text != e.Error() {
 				list[i] = &scrubbedError{text: text, err: e}
 			}
 			continue
 		}
-		if text := secret.Scrub(fe.Err.Error(), secrets...); text != fe.Err.Error() {
+		text := cutText(secret.Scrub(fe.Err.Error(), secrets...), maxMessage)
+		field := cutText(fe.Field, 2*maxShown)
+		if text != fe.Err.Error() || field != fe.Field {
 			cp := *fe
-			cp.Err = &scrubbedError{text: text, err: fe.Err}
+			cp.Field = field
+			if text != fe.Err.Error() {
+				cp.Err = &scrubbedError{text: text, err: fe.Err}
+			}
 			list[i] = &cp
 		}
 	}
@@ -572,6 +613,13 @@ func (c *Config) finishErrors(err error) error {
 		return 0
 	}
 	slices.SortStableFunc(list, func(a, b error) int { return cmp.Compare(line(a), line(b)) })
+	if len(list) > MaxConfigProblems {
+		more += len(list) - MaxConfigProblems
+		list = list[:MaxConfigProblems]
+	}
+	if more > 0 {
+		list = append(list, &moreProblems{file: c.file, n: more})
+	}
 	return errors.Join(list...)
 }
 

@@ -45,6 +45,8 @@ type Daemon struct {
 	// monitoredAccounts is the account set of the last successful
 	// discovery (nil before the first), for the per-account gauges.
 	monitoredAccounts atomic.Pointer[map[string]bool]
+
+	httpConns atomic.Pointer[connLimiter] // the HTTP server's listener while Run serves
 }
 
 // Option configures a [Daemon] built by [New].
@@ -388,7 +390,8 @@ func cronKV(kv []any) []any {
 }
 
 // Run runs the daemon until ctx ends: the HTTP server (when http.addr is
-// set) and the cron schedule. A panic in one run is recovered and logged,
+// set; idle connections closed after [HTTPIdleTimeout], at most
+// [HTTPMaxConns] open) and the cron schedule. A panic in one run is recovered and logged,
 // and a run still going when the next is due makes that next one skip.
 // When the last successful sweep is older than one schedule period (or
 // there is none), a sweep starts at once. Run returns nil when ctx ends
@@ -401,9 +404,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("monitor: http: %w", err)
 		}
-		srv = &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		var cl *connLimiter
+		srv, cl = newHTTPServer(d.Handler(), ln, HTTPMaxConns)
+		d.httpConns.Store(cl)
 		d.logger.Info("http server listening", slog.String("addr", ln.Addr().String()))
-		go func() { srvErr <- srv.Serve(ln) }()
+		go func() { srvErr <- srv.Serve(cl) }()
 	}
 	d.refreshGauges(ctx)
 

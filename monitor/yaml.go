@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sgseq/sgseq/internal/secret"
 )
 
 // decodeYAML parses data into a yaml.Node, expands ${ENV} references in
@@ -18,27 +20,34 @@ import (
 // problem (syntax, unknown key, wrong type, unset variable) is reported as a
 // *FieldError with file, line and field path. lines receives the line of
 // every field path seen.
-func decodeYAML(file string, data []byte, out any, env Env, lines map[string]int) error {
+//
+// It returns the fields whose secret value is written in the file itself
+// (not a ${VAR} reference), and at most [MaxConfigProblems] problems (one
+// more error counts the rest).
+func decodeYAML(file string, data []byte, out any, env Env, lines map[string]int) ([]string, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		// "yaml: line 3: did not find expected key" -> "file:3: YAML syntax: did not find expected key"
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		msg = strings.TrimPrefix(yamlLinePrefixRE.ReplaceAllString(msg, ""), ": ")
-		return &FieldError{File: file, Line: yamlErrLine(err), Err: fmt.Errorf("%w: YAML syntax: %s", ErrInvalid, msg)}
+		return nil, &FieldError{File: file, Line: yamlErrLine(err), Err: fmt.Errorf("%w: YAML syntax: %s", ErrInvalid, cutText(msg, maxMessage))}
 	}
 	if root.Kind == 0 { // empty document
-		return nil
+		return nil, nil
 	}
 	d := &yamlDecoder{file: file, env: env, lines: lines}
 	doc := &root
 	if doc.Kind == yaml.DocumentNode {
 		if len(doc.Content) == 0 {
-			return nil
+			return nil, nil
 		}
 		doc = doc.Content[0]
 	}
 	d.decode(doc, reflect.ValueOf(out).Elem(), "")
-	return errors.Join(d.errs...)
+	if d.dropped > 0 {
+		d.errs = append(d.errs, &moreProblems{file: file, n: d.dropped})
+	}
+	return d.literalSecrets, errors.Join(d.errs...)
 }
 
 var (
@@ -64,6 +73,11 @@ type yamlDecoder struct {
 	// text as written, so that an error shows "${VAR}", never the
 	// variable's value (which may be a secret).
 	raw map[*yaml.Node]string
+	// dropped counts the problems past MaxConfigProblems, not kept.
+	dropped int
+	// literalSecrets lists the secret fields whose value is written in
+	// the file (not a ${VAR} reference).
+	literalSecrets []string
 }
 
 // shown is the text of scalar n to quote in an error: as written in the
@@ -76,11 +90,16 @@ func (d *yamlDecoder) shown(n *yaml.Node) string {
 }
 
 func (d *yamlDecoder) fail(n *yaml.Node, field string, err error) {
+	if len(d.errs) >= MaxConfigProblems {
+		d.dropped++
+		return
+	}
 	d.errs = append(d.errs, &FieldError{File: d.file, Line: n.Line, Field: field, Err: err})
 }
 
 var (
 	durationType  = reflect.TypeFor[time.Duration]()
+	secretType    = reflect.TypeFor[secret.Secret]()
 	unmarshalerT  = reflect.TypeFor[yaml.Unmarshaler]()
 	textUnmarshal = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
@@ -102,6 +121,9 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, field string) {
 	}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return // "key:" with no value keeps the default
+	}
+	if v.Type() == secretType && n.Kind == yaml.ScalarNode && strings.TrimSpace(n.Value) != "" && !strings.Contains(n.Value, "${") {
+		d.literalSecrets = append(d.literalSecrets, field)
 	}
 	if n.Kind == yaml.ScalarNode && (n.Tag == "" || n.Tag == "!!str" || n.ShortTag() == "!!str") && strings.Contains(n.Value, "${") {
 		val, err := expandEnv(n.Value, d.env)
@@ -154,11 +176,11 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, field string) {
 			k, val := n.Content[i], n.Content[i+1]
 			kv := reflect.New(v.Type().Key()).Elem()
 			if err := k.Decode(kv.Addr().Interface()); err != nil {
-				d.fail(k, field, fmt.Errorf("%w: bad key %q: %s", ErrInvalid, k.Value, cleanYAMLErr(err)))
+				d.fail(k, field, fmt.Errorf("%w: bad key %s: %s", ErrInvalid, quoted(k.Value), cleanYAMLErr(err)))
 				continue
 			}
 			ev := reflect.New(v.Type().Elem()).Elem()
-			d.decode(val, ev, join(field, k.Value))
+			d.decode(val, ev, join(field, shortKey(k.Value)))
 			v.SetMapIndex(kv, ev)
 		}
 	case reflect.Slice:
@@ -179,7 +201,7 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, field string) {
 		if v.Type() == durationType {
 			dur, err := time.ParseDuration(n.Value)
 			if err != nil {
-				d.fail(n, field, fmt.Errorf("%w: want a duration such as 30s or 24h, got %q", ErrInvalid, d.shown(n)))
+				d.fail(n, field, fmt.Errorf("%w: want a duration such as 30s or 24h, got %s", ErrInvalid, quoted(d.shown(n))))
 				return
 			}
 			v.SetInt(int64(dur))
@@ -192,7 +214,7 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, field string) {
 			return
 		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
-			d.fail(n, field, fmt.Errorf("%w: want %s, got %q", ErrInvalid, kindName(v.Type()), d.shown(n)))
+			d.fail(n, field, fmt.Errorf("%w: want %s, got %s", ErrInvalid, kindName(v.Type()), quoted(d.shown(n))))
 		}
 	}
 }
@@ -204,15 +226,19 @@ func (d *yamlDecoder) decodeStruct(n *yaml.Node, v reflect.Value, field string) 
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		name := k.Value
-		path := join(field, name)
+		path := join(field, shortKey(name))
 		if seen[name] {
-			d.fail(k, path, fmt.Errorf("%w: key %q appears twice", ErrInvalid, name))
+			d.fail(k, path, fmt.Errorf("%w: key %s appears twice", ErrInvalid, quoted(name)))
 			continue
 		}
 		seen[name] = true
 		fv, ok := fields[name]
+		if !ok && len(d.errs) >= MaxConfigProblems {
+			d.dropped++ // counted, not built
+			continue
+		}
 		if !ok {
-			d.fail(k, path, fmt.Errorf("%w %q%s", ErrUnknownField, name, suggest(name, fields)))
+			d.fail(k, path, fmt.Errorf("%w %s%s", ErrUnknownField, quoted(name), suggest(name, fields)))
 			continue
 		}
 		d.decode(val, fv, path)
@@ -247,6 +273,9 @@ func collectFields(v reflect.Value, out map[string]reflect.Value) {
 
 // suggest returns ` (did you mean "x"?)` for a near-miss key.
 func suggest(name string, fields map[string]reflect.Value) string {
+	if len(name) > maxShown {
+		return "" // no near miss, and no quadratic work on a huge key
+	}
 	best, bestD := "", 3
 	for k := range fields {
 		if dd := editDistance(name, k); dd < bestD || (dd == bestD && k < best && best != "") {

@@ -18,6 +18,7 @@ import (
 func newBackfillCmd() *cobra.Command {
 	var configPath, format string
 	var days int
+	var lockWait time.Duration
 	cmd := &cobra.Command{
 		Use:   "backfill",
 		Short: "Fetch and store the last N days of scores (no detection, no notification)",
@@ -41,6 +42,11 @@ terminal.
 			if err != nil {
 				return err
 			}
+			lease, err := monLock(cmd.Context(), &cfg, lockWait, logger)
+			if err != nil {
+				return err
+			}
+			defer lease.Release()
 			d, err := monDaemon(cmd.Context(), cfg, logger, cmd.OutOrStdout(), monitor.WithoutPoolDetector())
 			if err != nil {
 				return err
@@ -68,6 +74,7 @@ terminal.
 	}
 	monAddConfigFlag(cmd, &configPath)
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
+	monAddLockFlag(cmd, &lockWait)
 	cmd.Flags().IntVar(&days, "days", monitor.MaxWindowDays, "number of days to fill, ending yesterday (1-90)")
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +24,7 @@ type checkJSON struct {
 func newCheckCmd() *cobra.Command {
 	var configPath, format string
 	var dryRun bool
+	var lockWait time.Duration
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Run one sweep, detection and notification, then exit (for cron jobs)",
@@ -37,7 +39,8 @@ which would otherwise post every standing alert.
 On a terminal the text output is wrapped to its width; -o wide leaves the
 lines whole.
 
-An error, including a failed notification, exits 2.
+An error, including a failed notification, and another check, backfill or
+monitor holding the store (see --lock-wait), exits 2.
 
 -o json prints exactly {"alerts":[...]} on stdout: one object per alert that
 fired, was reminded or resolved in this run, with the fields key, account,
@@ -53,6 +56,11 @@ advice. The log notifier (no Slack configured) then writes to stderr.`,
 				return err
 			}
 			cfg.HTTP.Addr = ""
+			lease, err := monLock(cmd.Context(), &cfg, lockWait, logger)
+			if err != nil {
+				return err
+			}
+			defer lease.Release()
 			var out io.Writer = cmd.OutOrStdout()
 			if format == "text" {
 				lw := &lineWrapper{w: out, width: cliTerminalWidth(out)}
@@ -107,6 +115,7 @@ advice. The log notifier (no Slack configured) then writes to stderr.`,
 		},
 	}
 	monAddConfigFlag(cmd, &configPath)
+	monAddLockFlag(cmd, &lockWait)
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text, wide (text, lines not wrapped) or json")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "detect and print, but notify nobody and change no alert state")
 	return cmd

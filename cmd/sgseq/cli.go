@@ -73,6 +73,9 @@ func cliAPIKey(cmd *cobra.Command) (secret.Secret, error) {
 		if err != nil {
 			return "", fmt.Errorf("read --api-key-file %q: %w", path, err)
 		}
+		if fi, err := os.Stat(path); err == nil && secret.ReadableByOthers(fi) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "sgseq: warning: --api-key-file %s is readable by group or others (mode %04o): chmod 600 %s\n", path, fi.Mode().Perm(), path)
+		}
 		key := strings.TrimSpace(string(b))
 		if key == "" {
 			return "", fmt.Errorf("--api-key-file %q is empty", path)

@@ -59,12 +59,38 @@ func docsInvocations(t *testing.T, path string) map[string]string {
 			}
 		}
 		for _, text := range texts {
-			for _, m := range docsCommandRe.FindAllStringSubmatch(text, -1) {
-				out[where+": sgseq"+m[1]] = strings.TrimSpace(m[1])
+			for _, m := range docsCommandRe.FindAllStringSubmatchIndex(text, -1) {
+				if !docsCommandPosition(text[:m[2]-len("sgseq")]) {
+					continue
+				}
+				args := text[m[2]:m[3]]
+				out[where+": sgseq"+args] = strings.TrimSpace(args)
 			}
 		}
 	}
 	return out
+}
+
+// docsCommandPosition reports whether "sgseq" after before stands where a
+// shell runs a command: at the start, after a separator, or after a word
+// that runs the rest ("sudo", "VAR=value"), not as an argument of another
+// command ("kubectl create secret generic sgseq ...").
+func docsCommandPosition(before string) bool {
+	before = strings.TrimRight(before, " \t")
+	if before == "" || strings.ContainsAny(before[len(before)-1:], "$|&;(`") {
+		return true
+	}
+	if strings.HasSuffix(before, "/") { // a path: ./dist/sgseq, /usr/bin/sgseq
+		i := strings.LastIndexAny(before, " \t")
+		return docsCommandPosition(before[:i+1])
+	}
+	words := strings.Fields(before)
+	last := words[len(words)-1]
+	switch last {
+	case "sudo", "exec", "time", "nice", "env", "command", "xargs", "watch", "timeout":
+		return true
+	}
+	return strings.Contains(last, "=") && !strings.HasPrefix(last, "-")
 }
 
 // TestDocsCommandsExist checks that every command and flag named after

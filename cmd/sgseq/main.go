@@ -15,6 +15,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	// The time zone database, embedded: a CRON_TZ=Europe/Paris schedule
+	// works where the system has no zoneinfo (scratch, distroless, alpine).
+	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 )

@@ -21,6 +21,7 @@ import (
 
 func newMonitorCmd() *cobra.Command {
 	var configPath string
+	var lockWait time.Duration
 	cmd := &cobra.Command{
 		Use:   "monitor",
 		Short: "Run the monitoring daemon: sweep on a schedule, alert on score drops, serve /metrics",
@@ -42,7 +43,26 @@ SENDGRID_BASE_URL, SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN + SLACK_CHANNEL
 			if err != nil {
 				return err
 			}
-			d, err := monDaemon(cmd.Context(), cfg, logger, cmd.OutOrStdout())
+			lease, err := monLock(cmd.Context(), &cfg, lockWait, logger)
+			if err != nil {
+				return err
+			}
+			defer lease.Release()
+			// A lease that ends without Release (one that can expire)
+			// stops the daemon.
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			go func() {
+				select {
+				case <-lease.Lost():
+					if ctx.Err() == nil { // not our own Release at exit
+						logger.Error("store write lease lost: stopping", slog.String("store", cfg.Store.Path))
+						cancel()
+					}
+				case <-ctx.Done():
+				}
+			}()
+			d, err := monDaemon(ctx, cfg, logger, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
@@ -52,10 +72,11 @@ SENDGRID_BASE_URL, SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN + SLACK_CHANNEL
 				attrs = append(attrs, slog.String("next_sweep", sched.Next(time.Now()).UTC().Format(time.RFC3339)))
 			}
 			logger.Info("monitor starting", attrs...)
-			return d.Run(cmd.Context())
+			return d.Run(ctx)
 		},
 	}
 	monAddConfigFlag(cmd, &configPath)
+	monAddLockFlag(cmd, &lockWait)
 	return cmd
 }
 
@@ -84,6 +105,9 @@ func monLoad(cmd *cobra.Command, path string, needKey bool) (monitor.Config, *sl
 		return os.LookupEnv(key)
 	})
 	cfg, err := monitor.Load(cliConfigPath(path), env)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "sgseq: warning: %s\n", w)
+	}
 	pf := cmd.Root().PersistentFlags()
 	if pf.Changed("base-url") {
 		cfg.SendGrid.BaseURL = cliPersistent(cmd, "base-url")
@@ -144,16 +168,47 @@ func monDaemon(ctx context.Context, cfg monitor.Config, logger *slog.Logger, std
 	return d, nil
 }
 
+// monStorePath is the store file of cfg: store.path or the default.
+func monStorePath(cfg monitor.Config) (string, error) {
+	if cfg.Store.Path != "" {
+		return cfg.Store.Path, nil
+	}
+	return store.DefaultPath()
+}
+
+// monAddLockFlag adds --lock-wait to a command that writes the store.
+func monAddLockFlag(cmd *cobra.Command, wait *time.Duration) {
+	cmd.Flags().DurationVar(wait, "lock-wait", 0, "wait this long for another check, backfill or monitor on the same store to finish (0: exit 2 at once)")
+}
+
+// monLock takes the write lease of cfg's store (one check, backfill or
+// monitor per store), waiting up to wait, and sets cfg.Store.Path to the
+// file it locked. The error of a held store names the holder: "store …
+// is in use by pid N on HOST since T".
+func monLock(ctx context.Context, cfg *monitor.Config, wait time.Duration, logger *slog.Logger) (store.Lease, error) {
+	p, err := monStorePath(*cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Store.Path = p
+	lease, err := store.Acquire(ctx, p, store.LockOptions{Wait: wait, OnWait: func(h store.Holder) {
+		logger.Info("store in use, waiting", slog.String("store", p), slog.String("holder", h.String()), slog.Duration("lock_wait", wait))
+	}})
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) && wait == 0 {
+			return nil, fmt.Errorf("%w (wait for it with --lock-wait)", err)
+		}
+		return nil, err
+	}
+	return lease, nil
+}
+
 // monOpenStore opens the store of cfg for the read-only commands; it
 // refuses to create an empty one.
 func monOpenStore(ctx context.Context, cfg monitor.Config) (*store.SQLite, error) {
-	p := cfg.Store.Path
-	if p == "" {
-		def, err := store.DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		p = def
+	p, err := monStorePath(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := os.Stat(p); err != nil {
 		return nil, fmt.Errorf("no score history at %s: run \"sgseq backfill\" or \"sgseq check\" first (or set %s / store.path)", p, monitor.EnvStorePath)

@@ -177,8 +177,8 @@ func accountPayloads(g accountGroup, base string, advised map[string]bool) []Pay
 				txt += "\n" + esc(oneLine(a.Message))
 			}
 			it.blocks = []slack.Block{section(txt)}
-			if a.Advice != "" && !advised[adviceKey(a)] {
-				advised[adviceKey(a)] = true
+			if adv := oneLine(a.Advice); adv != "" && !advised[adviceKey(a)] && !advised[adv] {
+				advised[adviceKey(a)], advised[adv] = true, true
 				it.blocks = append(it.blocks, contextBlock(":bulb: "+esc(oneLine(a.Advice))))
 			}
 			it.text = acct + ": " + oneLine(alertLine(a))
@@ -267,9 +267,10 @@ type line struct {
 // message where the group appears. Each line is in exactly one message.
 func pack(ls []line, lead func(part int) ([]slack.Block, string)) []Payload {
 	var out []Payload
+	started := map[string]bool{}
 	for len(ls) > 0 {
 		bs, plainHead := lead(len(out) + 1)
-		p, n := packOne(ls, slices.Clone(bs), plainHead)
+		p, n := packOne(ls, slices.Clone(bs), plainHead, started)
 		out = append(out, p)
 		ls = ls[n:]
 	}
@@ -286,8 +287,9 @@ func pack(ls []line, lead func(part int) ([]slack.Block, string)) []Payload {
 }
 
 // packOne fills one message from the head of ls and returns it with the
-// number of lines used (at least one).
-func packOne(ls []line, bs []slack.Block, plainHead string) (Payload, int) {
+// number of lines used (at least one). A group already started in an
+// earlier message (started, updated; nil for none) is titled "(continued)".
+func packOne(ls []line, bs []slack.Block, plainHead string, started map[string]bool) (Payload, int) {
 	chars := blocksLen(bs)
 	plain := []string{plainHead}
 	plainLen := utf16Len(plainHead)
@@ -306,9 +308,14 @@ func packOne(ls []line, bs []slack.Block, plainHead string) (Payload, int) {
 		var add []string
 		var addPlain []string
 		if l.group != group {
-			add = append(add, truncateMrkdwn(l.group, MaxSectionText))
-			if l.plainGrp != "" {
-				addPlain = append(addPlain, l.plainGrp)
+			title, plainTitle := l.group, l.plainGrp
+			if started[l.group] {
+				title += " (continued)"
+				plainTitle = strings.TrimSuffix(plainTitle, ":") + " (continued):"
+			}
+			add = append(add, truncateMrkdwn(title, MaxSectionText))
+			if plainTitle != "" {
+				addPlain = append(addPlain, plainTitle)
 			}
 		}
 		add = append(add, truncateMrkdwn(l.m, MaxSectionText))
@@ -346,6 +353,9 @@ func packOne(ls []line, bs []slack.Block, plainHead string) (Payload, int) {
 		if l.group != group {
 			closeSec()
 			group = l.group
+			if started != nil {
+				started[group] = true
+			}
 		}
 		for _, s := range add {
 			sl := utf16Len(s)
@@ -436,17 +446,17 @@ func groupTitle(g accountSevGroup) string {
 	return fmt.Sprintf("%s *%s (%s, %d alerts)*", sevEmoji(g.severity), sevTitle(g.severity), accountsText(len(g.accounts)), len(g.alerts))
 }
 
-// adviceLines gives each piece of advice once per rule and metric: that of
-// the worst alert naming them.
+// adviceLines gives each piece of advice once per rule and metric (and a
+// text shared by several rules once): that of the worst alert naming them.
 func adviceLines(as []alert.Alert) []string {
 	seen := map[string]bool{}
 	var lines []string
 	for _, a := range rankAlerts(as) {
 		adv := oneLine(a.Advice)
-		if a.State == alert.Resolved || adv == "" || seen[adviceKey(a)] {
+		if a.State == alert.Resolved || adv == "" || seen[adviceKey(a)] || seen[adv] {
 			continue
 		}
-		seen[adviceKey(a)] = true
+		seen[adviceKey(a)], seen[adv] = true, true
 		lines = append(lines, "• *"+esc(oneLine(ruleName(a)))+"*: "+truncateMrkdwn(esc(adv), 600))
 	}
 	return lines
@@ -503,7 +513,7 @@ func digestPayloads(m Message, c *config) []Payload {
 	advice := adviceBlocks(m.Alerts)
 
 	// One message, when everything fits.
-	single, n := packOne(ls, slices.Clone(lead), plainHead)
+	single, n := packOne(ls, slices.Clone(lead), plainHead, nil)
 	if n == len(ls) && len(single.Blocks)+len(advice) <= MaxBlocks && blocksLen(single.Blocks)+blocksLen(advice) <= MaxMessageText {
 		single.Blocks = append(single.Blocks, advice...)
 		single.Digest = true
@@ -536,7 +546,7 @@ func digestPayloads(m Message, c *config) []Payload {
 		worst[i] = l
 	}
 	// Leave room for the advice and the closing note.
-	first, used := packOne(worst, firstLead, plainHead)
+	first, used := packOne(worst, firstLead, plainHead, nil)
 	if len(first.Blocks)+len(advice)+1 <= MaxBlocks && blocksLen(first.Blocks)+blocksLen(advice) <= MaxMessageText-200 {
 		first.Blocks = append(first.Blocks, advice...)
 		advice = nil
@@ -561,12 +571,6 @@ func digestPayloads(m Message, c *config) []Payload {
 	first.Blocks = append(first.Blocks, contextBlock("_"+esc(note)+"._"))
 	first.Text += "\n" + note
 	first.Digest = true
-	for i := range remaining {
-		if !remaining[i].tiers {
-			remaining[i].group += " (continued)"
-			remaining[i].plainGrp = strings.TrimSuffix(remaining[i].plainGrp, ":") + " (continued):"
-		}
-	}
 	// Each continuation starts with "SEQ digest, 2026-11-24 · part 2 of 5".
 	plainTitle := "SEQ digest"
 	if !m.Date.IsZero() {

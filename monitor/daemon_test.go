@@ -389,3 +389,38 @@ func TestNewNotifierFromConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstCheck: the first check of a store, even after a backfill
+// (fetch-only), says so in its message; later checks do not.
+func TestFirstCheck(t *testing.T) {
+	t.Parallel()
+	clk := newTestClock(time.Time{})
+	clk.setAsOf(demoEnd.AddDays(-1))
+	srv := demoServer(t, clk)
+	st := openTestStore(t)
+	cfg := testConfig()
+	cfg.Sweep.BackfillDays = 10
+	rec := &recorder{}
+	d := newTestDaemon(t, cfg, srv, st, clk, rec, WithoutPoolDetector())
+	ctx := context.Background()
+	if _, err := d.Sweep(ctx, SweepOptions{FetchOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.msgs) != 0 {
+		t.Fatalf("a backfill notified %d messages", len(rec.msgs))
+	}
+	if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.msgs) != 1 || !rec.msgs[0].FirstCheck || rec.msgs[0].Accounts == 0 {
+		t.Fatalf("first check: %d messages, first %+v", len(rec.msgs), rec.msgs)
+	}
+	clk.setAsOf(demoEnd)
+	clk.Set(clk.Now().Add(cfg.Notify.RepeatInterval)) // reminders are due
+	if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.msgs) < 2 || rec.msgs[len(rec.msgs)-1].FirstCheck {
+		t.Errorf("a later check: %d messages, last FirstCheck %v", len(rec.msgs), len(rec.msgs) > 1 && rec.msgs[len(rec.msgs)-1].FirstCheck)
+	}
+}

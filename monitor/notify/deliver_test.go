@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -18,12 +19,15 @@ import (
 // bounded and without secrets.
 func TestNotAnOKAnswer(t *testing.T) {
 	t.Parallel()
-	signIn := "<!DOCTYPE html>\n<html><head><title>Sign in to Corp Proxy</title></head><body>" +
-		strings.Repeat("<p>please sign in "+hookToken+"</p>", 200) + "</body></html>"
-	html := func(w http.ResponseWriter) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, signIn)
+	// A proxy's sign-in page that quotes the credential it was given.
+	page := func(quoted string) func(w http.ResponseWriter) {
+		return func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprint(w, "<html><a href=\"/login?next="+quoted+"\">Sign in to Corp Proxy</a><body>"+
+				strings.Repeat("<p>please sign in</p>", 200)+"</body></html>")
+		}
 	}
+	html := page(url.QueryEscape(hookPath))
 	tests := []struct {
 		name     string
 		sink     sink
@@ -38,7 +42,7 @@ func TestNotAnOKAnswer(t *testing.T) {
 			fmt.Fprint(w, `{"ok":false,"error":"invalid_token"}`)
 		}, `"{\"ok\":false,\"error\":\"invalid_token\"}"`, "invalid_token", ErrAuth},
 		{"webhook empty body", webhookSink, func(http.ResponseWriter) {}, "empty body", "", nil},
-		{"bot HTML sign-in page", botSink, html, `text/html`, "", nil},
+		{"bot HTML sign-in page", botSink, page(botToken), `text/html`, "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,7 +25,10 @@ const (
 // Webhook posts to a Slack incoming webhook.
 type Webhook struct {
 	url secret.Secret
-	cfg *config
+	// scrub holds the forms of the URL's secret part an answer may quote
+	// (the path, the URL query-escaped), removed from errors.
+	scrub []secret.Secret
+	cfg   *config
 }
 
 var _ Notifier = (*Webhook)(nil)
@@ -42,7 +45,10 @@ func NewWebhook(u secret.Secret, opts ...Option) (*Webhook, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Webhook{url: secret.Secret(p.String()), cfg: c}, nil
+	full := p.String()
+	scrub := []secret.Secret{secret.Secret(full), secret.Secret(url.QueryEscape(full)),
+		secret.Secret(p.EscapedPath()), secret.Secret(url.QueryEscape(p.EscapedPath()))}
+	return &Webhook{url: secret.Secret(full), scrub: scrub, cfg: c}, nil
 }
 
 // CheckWebhookURL reports whether u can be an incoming-webhook URL: an
@@ -102,7 +108,7 @@ func (w *Webhook) Notify(ctx context.Context, m Message) ([]string, error) {
 		}
 		return "", nil
 	}
-	return deliver(ctx, NameWebhook, w.cfg, m, post, capt, w.url)
+	return deliver(ctx, NameWebhook, w.cfg, m, post, capt, w.scrub...)
 }
 
 // Bot posts with a bot token to a channel through the Web API's

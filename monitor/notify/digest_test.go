@@ -73,19 +73,6 @@ func busyDay(n int, first bool) Message {
 	return Message{Date: day, Alerts: as, TierChanges: tcs, FirstCheck: first, Accounts: n + n/3}
 }
 
-// accountsOf returns the distinct accounts of as.
-func accountsOf(as []alert.Alert) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, a := range as {
-		if !seen[a.Account] {
-			seen[a.Account] = true
-			out = append(out, a.Account)
-		}
-	}
-	return out
-}
-
 // checkPosted asserts Slack's limits on every post, and that together the
 // posts name every account of m exactly once, on one line holding each of
 // its alerts.

@@ -16,6 +16,7 @@ import (
 // Payload is one Slack message: Block Kit blocks, the plain-text fallback
 // Slack shows in notifications, and what it carries.
 type Payload struct {
+	// Text is the fallback, escaped for mrkdwn (&amp; &lt; &gt;).
 	Text   string
 	Blocks []slack.Block
 	// Keys are the keys of the alerts the message names.
@@ -192,7 +193,7 @@ func accountPayloads(g accountGroup, base string, advised map[string]bool) []Pay
 		if len(cur.Keys) == 0 {
 			return
 		}
-		cur.Text = truncate(strings.Join(texts, "\n"), MaxMessageText)
+		cur.Text = truncateMrkdwn(esc(strings.Join(texts, "\n")), MaxMessageText)
 		out = append(out, cur)
 		cur, texts = Payload{}, nil
 	}
@@ -291,6 +292,7 @@ func pack(ls []line, lead func(part int) ([]slack.Block, string)) []Payload {
 // earlier message (started, updated; nil for none) is titled "(continued)".
 func packOne(ls []line, bs []slack.Block, plainHead string, started map[string]bool) (Payload, int) {
 	chars := blocksLen(bs)
+	plainHead = esc(plainHead)
 	plain := []string{plainHead}
 	plainLen := utf16Len(plainHead)
 	var p Payload
@@ -315,11 +317,11 @@ func packOne(ls []line, bs []slack.Block, plainHead string, started map[string]b
 			}
 			add = append(add, truncateMrkdwn(title, MaxSectionText))
 			if plainTitle != "" {
-				addPlain = append(addPlain, plainTitle)
+				addPlain = append(addPlain, esc(plainTitle))
 			}
 		}
 		add = append(add, truncateMrkdwn(l.m, MaxSectionText))
-		addPlain = append(addPlain, truncate(l.plain, MaxSectionText))
+		addPlain = append(addPlain, truncateMrkdwn(esc(l.plain), MaxSectionText))
 		addLen, addPlainLen := 0, 0
 		for _, s := range add {
 			addLen += utf16Len(s) + 1
@@ -377,7 +379,7 @@ func packOne(ls []line, bs []slack.Block, plainHead string, started map[string]b
 	}
 	closeSec()
 	p.Blocks = bs
-	p.Text = truncate(strings.Join(plain, "\n"), MaxMessageText)
+	p.Text = truncateMrkdwn(strings.Join(plain, "\n"), MaxMessageText)
 	return p, n
 }
 
@@ -569,7 +571,7 @@ func digestPayloads(m Message, c *config) []Payload {
 	}
 	note := strings.Join(more, ", ") + " " + where
 	first.Blocks = append(first.Blocks, contextBlock("_"+esc(note)+"._"))
-	first.Text += "\n" + note
+	first.Text += "\n" + esc(note)
 	first.Digest = true
 	// Each continuation starts with "SEQ digest, 2026-11-24 · part 2 of 5".
 	plainTitle := "SEQ digest"

@@ -195,12 +195,7 @@ func digestLines(m Message, base string) []line {
 	return ls
 }
 
-func accountsText(n int) string {
-	if n == 1 {
-		return "1 account"
-	}
-	return fmt.Sprintf("%d accounts", n)
-}
+func accountsText(n int) string { return fmt.Sprintf("%d account%s", n, plural(n)) }
 
 func groupTitle(g accountSevGroup) string {
 	if g.resolved {
@@ -318,7 +313,7 @@ func digestPayloads(m Message, c *config) []Payload {
 	accts, moves := len(alertLines)-used, len(tierLines)
 	var more []string
 	if accts > 0 {
-		more = append(more, fmt.Sprintf("%d more %s", accts, strings.TrimPrefix(accountsText(accts), fmt.Sprint(accts)+" ")))
+		more = append(more, fmt.Sprintf("%d more account%s", accts, plural(accts)))
 	}
 	if moves > 0 {
 		more = append(more, fmt.Sprintf("%d proposed IP-pool move%s", moves, plural(moves)))

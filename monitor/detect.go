@@ -95,7 +95,7 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 	plan := rules.Reconcile(now, d.cfg.Notify.RepeatInterval, stored, firing, evaluated)
 	res.Alerts = slices.Clone(plan.Notify)
 	sort.Slice(res.Alerts, func(i, j int) bool { return res.Alerts[i].Key < res.Alerts[j].Key })
-	err, saveErr := d.notifyPlan(ctx, plan, accts, res, now)
+	err, saveErr := d.notifyPlan(ctx, plan, accts, res, now, len(errs) == 0)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -118,7 +118,10 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 // even when ctx ended (a SIGTERM during delivery): what went out is never
 // sent twice. It returns the delivery error and, separately, a failure to
 // store the alert states.
-func (d *Daemon) notifyPlan(ctx context.Context, plan *rules.Plan, accts *accountSet, res *SweepResult, now time.Time) (err, saveErr error) {
+//
+// When a detector failed (detectorsOK false) the stored moves are kept as
+// they are: its proposals are unknown this run, not withdrawn.
+func (d *Daemon) notifyPlan(ctx context.Context, plan *rules.Plan, accts *accountSet, res *SweepResult, now time.Time, detectorsOK bool) (error, error) {
 	// Writes outlive a cancelled ctx: they record what Slack already has.
 	wctx := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -204,7 +207,7 @@ func (d *Daemon) notifyPlan(ctx context.Context, plan *rules.Plan, accts *accoun
 			}
 		}
 	}
-	if len(gone) > 0 {
+	if len(gone) > 0 && detectorsOK {
 		if err := d.store.SavePoolMoves(sctx, nil, gone); err != nil {
 			errs = append(errs, fmt.Errorf("save pool moves: %w", err))
 		}

@@ -22,7 +22,8 @@ type postFunc func(ctx context.Context, p Payload, threadTS string) (ts string, 
 // Retry-After within c.retryBudget. A failure that would repeat for the
 // next message (rate limit past the budget, auth, channel, disabled
 // webhook, not Slack's answer, 5xx, no answer, timeout, cancel) stops the
-// run; a failure specific to one message skips it. A post in flight when
+// run; a failure specific to one message skips it (a digest's first message
+// stops the digest). A post in flight when
 // ctx ends gets Grace to finish, and is recorded.
 func deliver(ctx context.Context, name string, c *config, m Message, post postFunc, capt *capture, secrets ...secret.Secret) ([]string, error) {
 	payloads := buildPayloads(m, c)
@@ -97,7 +98,9 @@ func deliver(ctx context.Context, name string, c *config, m Message, post postFu
 			continue
 		}
 		log.WarnContext(ctx, "slack message not delivered", logKeyMessage, i+1, logKeyAlerts, len(p.Keys), logKeyDigest, p.Digest, logKeyError, e.Error())
-		if e.fatal() || ctx.Err() != nil {
+		// Continuations without their digest would read out of context:
+		// the whole digest goes out again on the next run.
+		if e.fatal() || ctx.Err() != nil || (p.Digest && !p.Continuation) {
 			stop(i+1, e)
 			break
 		}

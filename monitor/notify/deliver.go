@@ -23,8 +23,8 @@ type postFunc func(ctx context.Context, p Payload, threadTS string) (ts string, 
 // next message (rate limit past the budget, auth, channel, disabled
 // webhook, not Slack's answer, 5xx, no answer, timeout, cancel) stops the
 // run; a failure specific to one message skips it (a digest's first message
-// stops the digest). A post in flight when
-// ctx ends gets Grace to finish, and is recorded.
+// stops the digest). A post in flight when ctx ends gets Grace to finish,
+// and is recorded.
 func deliver(ctx context.Context, name string, c *config, m Message, post postFunc, capt *capture, secrets ...secret.Secret) ([]string, error) {
 	payloads := buildPayloads(m, c)
 	log := c.logger.With(logKeyNotifier, name)

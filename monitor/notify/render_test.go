@@ -319,7 +319,7 @@ func TestTruncate(t *testing.T) {
 	}
 }
 
-func BenchmarkBlocks(b *testing.B) {
+func BenchmarkPayloads(b *testing.B) {
 	for _, n := range []int{5, 1000} {
 		m := Message{Date: testDay, Alerts: many(n, "acct-")}
 		b.Run(fmt.Sprintf("%d alerts", n), func(b *testing.B) {

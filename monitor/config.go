@@ -44,6 +44,9 @@ const (
 	defaultBackDay     = 30
 )
 
+// EnvExternalURL overrides http.external_url, like the variables above.
+const EnvExternalURL = "SGSEQ_EXTERNAL_URL"
+
 // Config is the monitor's configuration, read from YAML by [Load] or built
 // with [DefaultConfig]. Every credential is a [secret.Secret], so printing a
 // Config (%v, %+v, JSON, slog) never shows one.
@@ -146,12 +149,15 @@ type SlackConfig struct {
 	// SLACK_API_URL), for Enterprise Grid proxies and tests. Default
 	// [DefaultSlackAPIURL]; unused with WebhookURL.
 	APIURL string `yaml:"api_url"`
-	// DigestThreshold: with more alerts than this in one sweep, one digest
-	// grouped by severity is sent instead of one message per account.
+	// DigestThreshold: with more alerts than this in one sweep (or on the
+	// first check of a store), a digest with one line per account is sent
+	// instead of one message per account.
 	// Default 5; 0 always sends a digest.
 	DigestThreshold int `yaml:"digest_threshold"`
-	// TopN is how many alerts of each severity a digest lists before
-	// "and K more". Default 10.
+	// TopN is how many of the worst accounts the first message of a digest
+	// lists when the digest does not fit one Slack message; every other
+	// account follows in the digest's thread (bot) or in follow-up messages
+	// (webhook). Default 10.
 	TopN int `yaml:"top_n"`
 }
 
@@ -178,6 +184,12 @@ type HTTPConfig struct {
 	// Addr is the listen address of the /healthz, /readyz and /metrics
 	// server; "" disables it. Default "127.0.0.1:9464".
 	Addr string `yaml:"addr"`
+	// ExternalURL is the URL where that server is reached by the people
+	// reading Slack (env SGSEQ_EXTERNAL_URL), such as
+	// https://seq.example.com behind a reverse proxy. When set, the digest
+	// links its header to the overview page (/) and each account to
+	// /accounts/{account}. Default "": no links.
+	ExternalURL string `yaml:"external_url"`
 }
 
 // LogConfig is the "log" section.
@@ -198,8 +210,9 @@ func DefaultConfig() Config {
 		Schedule: DefaultCron,
 		Rules:    defaultRules(),
 		Notify: NotifyConfig{
-			RepeatInterval: 24 * time.Hour,
-			Slack:          SlackConfig{APIURL: DefaultSlackAPIURL, DigestThreshold: 5, TopN: 10},
+			RepeatInterval: rules.DefaultRepeat,
+			Slack: SlackConfig{APIURL: DefaultSlackAPIURL, DigestThreshold: notify.DefaultDigestThreshold,
+				TopN: notify.DefaultTopN},
 		},
 		Sweep: SweepConfig{
 			Concurrency:    4,
@@ -370,6 +383,11 @@ func (c *Config) Validate() error {
 		add("sweep.lookback_days", "%d: want 1 or more", c.Sweep.LookbackDays)
 	}
 	errs = append(errs, c.subErrors("pools", c.Pools.Validate())...)
+	if c.HTTP.ExternalURL != "" {
+		if err := notify.CheckExternalURL(c.HTTP.ExternalURL); err != nil {
+			add("http.external_url", "%v", err)
+		}
+	}
 	if c.HTTP.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 			add("http.addr", "%s: want host:port", quoted(c.HTTP.Addr))
@@ -503,6 +521,7 @@ func (c *Config) applyEnv(env Env) {
 	set(EnvSlackChan, "notify.slack.channel", func(v string) { c.Notify.Slack.Channel = v })
 	set(EnvSlackAPIURL, "notify.slack.api_url", func(v string) { c.Notify.Slack.APIURL = v })
 	set(EnvStorePath, "store.path", func(v string) { c.Store.Path = v })
+	set(EnvExternalURL, "http.external_url", func(v string) { c.HTTP.ExternalURL = v })
 }
 
 // Load reads the YAML config file at path (when path is not ""), applies

@@ -487,3 +487,38 @@ func TestConfigErrorFromEnvNamesTheVariable(t *testing.T) {
 		t.Errorf("err = %v: want a *FieldError with Env", err)
 	}
 }
+
+func TestExternalURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, yaml string
+		env        Env
+		want       string
+		err        string
+	}{
+		{"from the file", "http:\n  external_url: https://seq.example.com/\n", nil, "https://seq.example.com/", ""},
+		{"from the env", "", mapEnv(EnvExternalURL, "http://10.0.0.5:9464"), "http://10.0.0.5:9464", ""},
+		{"not a URL", "http:\n  external_url: seq.example.com\n", nil, "", "cfg.yaml:4: http.external_url"},
+		{"userinfo", "http:\n  external_url: https://u:p@seq.example.com\n", nil, "", "user information"},
+		{"query", "http:\n  external_url: https://seq.example.com/?k=1\n", nil, "", "query"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := tt.env
+			if env == nil {
+				env = mapEnv()
+			}
+			c, err := Parse("cfg.yaml", []byte("sendgrid:\n  api_key: x\n"+tt.yaml), env)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "u:p") {
+					t.Errorf("err = %v, want one naming %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || c.HTTP.ExternalURL != tt.want {
+				t.Errorf("external_url = %q (%v), want %q", c.HTTP.ExternalURL, err, tt.want)
+			}
+		})
+	}
+}

@@ -40,8 +40,6 @@ type Daemon struct {
 	requests  atomic.Int64
 	sweepMu   sync.Mutex
 
-	lastTierChanges string // tier changes of the last delivered message (guarded by sweepMu)
-
 	// monitoredAccounts is the account set of the last successful
 	// discovery (nil before the first), for the per-account gauges.
 	monitoredAccounts atomic.Pointer[map[string]bool]
@@ -314,7 +312,8 @@ func OpenStore(ctx context.Context, cfg Config) (*store.SQLite, error) {
 // set) the log sink writing to stdout. hc may be nil.
 func NewNotifier(cfg Config, stdout io.Writer, logger *slog.Logger, hc *http.Client) (notify.Notifier, error) {
 	s := cfg.Notify.Slack
-	opts := []notify.Option{notify.WithLogger(logger), notify.WithDigestThreshold(s.DigestThreshold)}
+	opts := []notify.Option{notify.WithLogger(logger), notify.WithDigestThreshold(s.DigestThreshold),
+		notify.WithExternalURL(cfg.HTTP.ExternalURL)}
 	if s.TopN > 0 {
 		opts = append(opts, notify.WithTopN(s.TopN))
 	}

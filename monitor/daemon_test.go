@@ -296,8 +296,10 @@ func (d *tierDetector) Detect(context.Context, history.Reader, client.Date) ([]a
 	return nil, *d.tcs.Load(), nil
 }
 
-// TestTierChangesNotRepeated: proposed tier moves alone are notified only
-// when they change.
+// TestTierChangesNotRepeated: a proposed tier move is notified when first
+// proposed, again only when it changes or after the repeat interval, and
+// this is kept in the store: a new process on the same store (a cron
+// setup) does not repeat it.
 func TestTierChangesNotRepeated(t *testing.T) {
 	t.Parallel()
 	clk := newTestClock(time.Time{})
@@ -310,23 +312,54 @@ func TestTierChangesNotRepeated(t *testing.T) {
 	first := []alert.TierChange{{Username: "acme-news", FromTier: "high", ToTier: "mid", FromPool: "a", ToPool: "b", Reason: "median 3"}}
 	det.tcs.Store(&first)
 	rec := &recorder{}
-	d := newTestDaemon(t, cfg, srv, st, clk, rec, WithDetectors(det), WithoutPoolDetector())
 	ctx := context.Background()
-	for i := 0; i < 3; i++ {
+	for range 3 { // three cron runs, each a new daemon on the same store
+		d := newTestDaemon(t, cfg, srv, st, clk, rec, WithDetectors(det), WithoutPoolDetector())
 		if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if len(rec.msgs) != 1 || len(rec.msgs[0].TierChanges) != 1 {
-		t.Fatalf("%d messages after 3 sweeps with the same tier changes, want 1", len(rec.msgs))
+		t.Fatalf("%d messages after 3 runs with the same tier changes, want 1", len(rec.msgs))
 	}
-	second := append(first, alert.TierChange{Username: "daily-deals", FromTier: "mid", ToTier: "low"})
+	d := newTestDaemon(t, cfg, srv, st, clk, rec, WithDetectors(det), WithoutPoolDetector())
+	// The reason's wording changes (held one more day), the move does not;
+	// a second subuser's move is new.
+	second := []alert.TierChange{{Username: "acme-news", FromTier: "high", ToTier: "mid", FromPool: "a", ToPool: "b", Reason: "median 3, held 2 days"},
+		{Username: "daily-deals", FromTier: "mid", ToTier: "low"}}
 	det.tcs.Store(&second)
 	if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.msgs) != 2 || len(rec.msgs[1].Alerts) != 0 || len(rec.msgs[1].TierChanges) != 2 {
-		t.Errorf("after a change: %d messages, last %+v", len(rec.msgs), rec.msgs[len(rec.msgs)-1])
+	if len(rec.msgs) != 2 || len(rec.msgs[1].Alerts) != 0 || len(rec.msgs[1].TierChanges) != 1 ||
+		rec.msgs[1].TierChanges[0].Username != "daily-deals" {
+		t.Fatalf("after a new move: %d messages, last %+v; want only daily-deals's move", len(rec.msgs), rec.msgs[len(rec.msgs)-1])
+	}
+	// acme-news's move changes: sent again.
+	third := []alert.TierChange{{Username: "acme-news", FromTier: "high", ToTier: "low", FromPool: "a", ToPool: "c"}, second[1]}
+	det.tcs.Store(&third)
+	if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.msgs) != 3 || len(rec.msgs[2].TierChanges) != 1 || rec.msgs[2].TierChanges[0].ToTier != "low" {
+		t.Fatalf("after a changed move: %d messages, last %+v", len(rec.msgs), rec.msgs[len(rec.msgs)-1])
+	}
+	// A repeat interval later, both are reminded.
+	clk.Set(clk.Now().Add(cfg.Notify.RepeatInterval))
+	if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if last := rec.msgs[len(rec.msgs)-1]; len(last.TierChanges) != 2 {
+		t.Errorf("after the repeat interval: last message %+v, want both moves again", last)
+	}
+	// A move no longer proposed is forgotten: proposed again, it is new.
+	none := []alert.TierChange{}
+	det.tcs.Store(&none)
+	if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if moves, err := st.PoolMoves(ctx); err != nil || len(moves) != 0 {
+		t.Errorf("stored moves after none proposed: %v, %v", moves, err)
 	}
 }
 
@@ -354,5 +387,40 @@ func TestNewNotifierFromConfig(t *testing.T) {
 				t.Errorf("notifier %q, want %q", n.Name(), tt.want)
 			}
 		})
+	}
+}
+
+// TestFirstCheck: the first check of a store, even after a backfill
+// (fetch-only), says so in its message; later checks do not.
+func TestFirstCheck(t *testing.T) {
+	t.Parallel()
+	clk := newTestClock(time.Time{})
+	clk.setAsOf(demoEnd.AddDays(-1))
+	srv := demoServer(t, clk)
+	st := openTestStore(t)
+	cfg := testConfig()
+	cfg.Sweep.BackfillDays = 10
+	rec := &recorder{}
+	d := newTestDaemon(t, cfg, srv, st, clk, rec, WithoutPoolDetector())
+	ctx := context.Background()
+	if _, err := d.Sweep(ctx, SweepOptions{FetchOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.msgs) != 0 {
+		t.Fatalf("a backfill notified %d messages", len(rec.msgs))
+	}
+	if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.msgs) != 1 || !rec.msgs[0].FirstCheck || rec.msgs[0].Accounts == 0 {
+		t.Fatalf("first check: %d messages, first %+v", len(rec.msgs), rec.msgs)
+	}
+	clk.setAsOf(demoEnd)
+	clk.Set(clk.Now().Add(cfg.Notify.RepeatInterval)) // reminders are due
+	if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.msgs) < 2 || rec.msgs[len(rec.msgs)-1].FirstCheck {
+		t.Errorf("a later check: %d messages, last FirstCheck %v", len(rec.msgs), len(rec.msgs) > 1 && rec.msgs[len(rec.msgs)-1].FirstCheck)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/sgseq/sgseq/client"
@@ -90,8 +91,8 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 		firing = append(firing, as...)
 		res.TierChanges = append(res.TierChanges, tcs...)
 	}
-	firing = dedupeAlerts(firing)
 	now := d.now()
+	// Reconcile keeps one alert per key (the most severe).
 	plan := rules.Reconcile(now, d.cfg.Notify.RepeatInterval, stored, firing, evaluated)
 	res.Alerts = slices.Clone(plan.Notify)
 	sort.Slice(res.Alerts, func(i, j int) bool { return res.Alerts[i].Key < res.Alerts[j].Key })
@@ -104,34 +105,12 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 		res.Firing = len(plan.Firing())
 		return errors.Join(errs...)
 	}
-	delivered := map[string]bool{}
-	// Proposed tier moves ride along with alerts; on their own they are
-	// sent only when they changed since the last delivered message.
-	tcKey := fmt.Sprint(res.TierChanges)
-	newTiers := len(res.TierChanges) > 0 && tcKey != d.lastTierChanges
-	if len(plan.Notify) > 0 || newTiers {
-		keys, err := d.notifier.Notify(ctx, notify.Message{Date: res.AsOf, Alerts: plan.Notify, TierChanges: res.TierChanges})
-		for _, k := range keys {
-			delivered[k] = true
-		}
-		res.Delivered = len(keys)
-		if err != nil {
-			what := fmt.Sprintf("%d of %d alert(s) not delivered", len(plan.Notify)-len(keys), len(plan.Notify))
-			if len(plan.Notify) == 0 {
-				what = "proposed IP-pool moves not delivered"
-			}
-			errs = append(errs, fmt.Errorf("notify (%s): %s, sent again by the next run: %w", d.notifier.Name(), what, err))
-		} else {
-			d.lastTierChanges = tcKey
-		}
+	err, saveErr := d.notifyPlan(ctx, plan, accts, res, now, len(errs) == 0)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	upsert, del := plan.Commit(delivered)
-	// The notification went out: record it even if ctx ends now, so that
-	// it is not sent twice.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := d.store.SaveAlerts(sctx, upsert, del); err != nil {
-		return errors.Join(append(errs, fmt.Errorf("save alerts: %w", err))...)
+	if saveErr != nil {
+		return errors.Join(append(errs, saveErr)...)
 	}
 	for _, a := range plan.Notify {
 		if a.State == alert.Resolved {
@@ -140,6 +119,141 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 	}
 	res.Firing = len(plan.Firing())
 	return errors.Join(errs...)
+}
+
+// notifyPlan sends the plan's notifications and the proposed IP-pool moves
+// that are due, and records them: each Slack message's alerts (and moves)
+// as soon as Slack accepted it, so that a crash repeats at most the message
+// in flight, then every alert state of the plan. The records are written
+// even when ctx ended (a SIGTERM during delivery): what went out is never
+// sent twice. It returns the delivery error and, separately, a failure to
+// store the alert states.
+//
+// When a detector failed (detectorsOK false) the stored moves are kept as
+// they are: its proposals are unknown this run, not withdrawn.
+func (d *Daemon) notifyPlan(ctx context.Context, plan *rules.Plan, accts *accountSet, res *SweepResult, now time.Time, detectorsOK bool) (error, error) {
+	// Writes outlive a cancelled ctx: they record what Slack already has.
+	wctx := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	}
+	first, err := d.store.FirstCheck(ctx)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err), nil
+	}
+	sentMoves, err := d.store.PoolMoves(ctx)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err), nil
+	}
+	due, gone := dueMoves(sentMoves, res.TierChanges, now, d.cfg.Notify.RepeatInterval)
+	var mu sync.Mutex // Accepted runs on Notify's goroutine; guard anyway
+	delivered := map[string]bool{}
+	movesSaved := false
+	saveMoves := func(c context.Context) error {
+		if movesSaved || len(due) == 0 {
+			return nil
+		}
+		sent := make([]history.PoolMove, len(due))
+		for i, tc := range due {
+			sent[i] = history.PoolMove{TierChange: tc, SentAt: now}
+		}
+		if err := d.store.SavePoolMoves(c, sent, nil); err != nil {
+			return err
+		}
+		movesSaved = true
+		return nil
+	}
+	accepted := func(actx context.Context, r notify.Receipt) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, k := range r.Keys {
+			delivered[k] = true
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(actx), 30*time.Second)
+		defer cancel()
+		up, del := plan.CommitDelivered(r.Keys)
+		if err := d.store.SaveAlerts(sctx, up, del); err != nil {
+			return err
+		}
+		if r.TierChanges {
+			return saveMoves(sctx)
+		}
+		return nil
+	}
+	var notifyErr error
+	if len(plan.Notify) > 0 || len(due) > 0 {
+		m := notify.Message{Date: res.AsOf, Alerts: plan.Notify, TierChanges: due,
+			FirstCheck: first.IsZero(), Accounts: len(accts.names), Accepted: accepted}
+		keys, err := d.notifier.Notify(ctx, m)
+		mu.Lock()
+		for _, k := range keys {
+			delivered[k] = true
+		}
+		mu.Unlock()
+		res.Delivered = len(keys)
+		if err != nil {
+			what := fmt.Sprintf("%d of %d alert(s) not delivered", len(plan.Notify)-len(keys), len(plan.Notify))
+			if len(plan.Notify) == 0 {
+				what = "proposed IP-pool moves not delivered"
+			}
+			notifyErr = fmt.Errorf("notify (%s): %s, sent again by the next run: %w", d.notifier.Name(), what, err)
+		}
+	}
+	sctx, cancel := wctx()
+	defer cancel()
+	upsert, del := plan.Commit(delivered)
+	if err := d.store.SaveAlerts(sctx, upsert, del); err != nil {
+		return notifyErr, fmt.Errorf("save alerts: %w", err)
+	}
+	var errs []error
+	if notifyErr == nil {
+		// A notifier that does not call Accepted (the log sink) delivered
+		// everything when it returns no error.
+		if err := saveMoves(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("save pool moves: %w", err))
+		}
+		if first.IsZero() {
+			if err := d.store.MarkChecked(sctx, now); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(gone) > 0 && detectorsOK {
+		if err := d.store.SavePoolMoves(sctx, nil, gone); err != nil {
+			errs = append(errs, fmt.Errorf("save pool moves: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(append([]error{notifyErr}, errs...)...), nil
+	}
+	return notifyErr, nil
+}
+
+// dueMoves returns the proposed moves to send now: those not sent before,
+// changed since (other tiers or pools), or last sent repeat ago or more;
+// and the subusers whose sent move is no longer proposed (forgotten, so
+// that a later proposal is new).
+func dueMoves(sent []history.PoolMove, proposed []alert.TierChange, now time.Time, repeat time.Duration) (due []alert.TierChange, gone []string) {
+	if repeat <= 0 {
+		repeat = rules.DefaultRepeat
+	}
+	byUser := make(map[string]history.PoolMove, len(sent))
+	for _, m := range sent {
+		byUser[m.Username] = m
+	}
+	still := map[string]bool{}
+	for _, tc := range proposed {
+		still[tc.Username] = true
+		if m, ok := byUser[tc.Username]; ok && m.Same(tc) && now.Sub(m.SentAt) < repeat {
+			continue
+		}
+		due = append(due, tc)
+	}
+	for _, m := range sent {
+		if !still[m.Username] {
+			gone = append(gone, m.Username)
+		}
+	}
+	return due, gone
 }
 
 // evaluateRules evaluates the rules on every monitored account as of the
@@ -232,24 +346,4 @@ func builtinRule(r alert.Rule) bool {
 		return true
 	}
 	return false
-}
-
-// dedupeAlerts keeps one alert per key (the most severe).
-func dedupeAlerts(as []alert.Alert) []alert.Alert {
-	byKey := map[string]int{}
-	out := as[:0:0]
-	for _, a := range as {
-		if a.Key == "" {
-			a.Key = alert.Key(a.Account, a.Rule, a.Metric)
-		}
-		if i, ok := byKey[a.Key]; ok {
-			if a.Severity.Rank() > out[i].Severity.Rank() {
-				out[i] = a
-			}
-			continue
-		}
-		byKey[a.Key] = len(out)
-		out = append(out, a)
-	}
-	return out
 }

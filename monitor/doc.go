@@ -32,9 +32,12 @@
 // rules.Reconcile with the stored alert states: a new alert is notified
 // once, a still-firing one again after notify.repeat_interval, a cleared one
 // once as resolved. Only the alerts the notifier reports delivered are
-// marked notified, so a failed notification is retried next sweep, and the
-// states are saved even if the sweep's context ends right after delivery,
-// so nothing is sent twice.
+// marked notified, so a failed notification is retried next sweep. Each
+// Slack message's alerts are saved as soon as Slack accepted it, and a
+// message in flight when the sweep's context ends finishes and is saved:
+// delivery is at-least-once, a crash repeats at most the message in flight,
+// a graceful stop none. Proposed IP-pool moves delivered, and whether the
+// store had its first check, are kept in the store too.
 //
 // # Configuration
 //

@@ -130,6 +130,8 @@ func monSlackHint(err error) error {
 		return fmt.Errorf("%w (check $%s / notify.slack.channel: use the channel ID, and invite the bot to the channel)", err, monitor.EnvSlackChan)
 	case errors.Is(err, notify.ErrAuth):
 		return fmt.Errorf("%w (check the bot token or webhook URL, and the bot's chat:write scope)", err)
+	case errors.Is(err, notify.ErrUnexpectedResponse):
+		return fmt.Errorf("%w (something other than Slack answered: check the webhook URL or $%s, and any proxy on the way)", err, monitor.EnvSlackAPIURL)
 	}
 	return err
 }

@@ -74,6 +74,21 @@ type SweepRecord struct {
 // Succeeded reports whether the sweep finished without error.
 func (r SweepRecord) Succeeded() bool { return !r.Finished.IsZero() && r.Err == "" }
 
+// PoolMove is a proposed IP-pool move as last delivered to Slack, so that
+// the same proposal is not sent again every run.
+type PoolMove struct {
+	alert.TierChange
+	// SentAt is when the message listing it was accepted.
+	SentAt time.Time
+}
+
+// Same reports whether m proposes the same move as tc (same tiers and
+// pools; the reason's wording, such as how many days it held, may differ).
+func (m PoolMove) Same(tc alert.TierChange) bool {
+	return m.Username == tc.Username && m.FromTier == tc.FromTier && m.ToTier == tc.ToTier &&
+		m.FromPool == tc.FromPool && m.ToPool == tc.ToPool
+}
+
 // Reader reads the stored score history. Implementations are safe for
 // concurrent use.
 type Reader interface {
@@ -119,6 +134,19 @@ type Store interface {
 	Alerts(ctx context.Context) ([]alert.Record, error)
 	// SaveAlerts upserts and deletes alert states in one transaction.
 	SaveAlerts(ctx context.Context, upsert []alert.Record, deleteKeys []string) error
+	// PoolMoves returns the proposed IP-pool moves last delivered, sorted
+	// by username.
+	PoolMoves(ctx context.Context) ([]PoolMove, error)
+	// SavePoolMoves upserts (by username) and deletes delivered moves in
+	// one transaction.
+	SavePoolMoves(ctx context.Context, upsert []PoolMove, deleteUsers []string) error
+	// FirstCheck returns when the first check (detection and notification)
+	// on this store was recorded, zero when none was: a store new or filled
+	// only by a backfill.
+	FirstCheck(ctx context.Context) (time.Time, error)
+	// MarkChecked records that a check completed at at; only the first
+	// call's time is kept.
+	MarkChecked(ctx context.Context, at time.Time) error
 	// BeginSweep records the start of a sweep and returns its ID.
 	BeginSweep(ctx context.Context, started time.Time) (int64, error)
 	// FinishSweep records the end of sweep id; a nil sweepErr is success.

@@ -6,40 +6,52 @@
 // # Messages
 //
 // A [Message] is one sweep's worth of notifications: firing alerts (new or
-// reminders), resolved alerts and proposed IP-pool tier changes. [Blocks]
-// turns it into Slack payloads (Block Kit blocks plus a plain-text fallback);
-// [Text] renders it as plain text.
+// reminders), resolved alerts and proposed IP-pool tier changes.
+// [Payloads] turns it into Slack payloads (Block Kit blocks plus a
+// plain-text fallback); [Text] renders it as plain text.
 //
 // With at most the digest threshold of alerts (default 5, see
 // [WithDigestThreshold]) each account gets its own message, listing its
-// alerts with old → new values, the metric that fell, since when and
-// SendGrid's advice; resolved alerts are one line each. Above the threshold
-// the whole sweep goes out as one digest grouped by severity (critical,
-// warning, info, then resolved), the top N of each group (see [WithTopN])
-// followed by "…and K more", then the proposed IP-pool moves.
+// alerts with what happened, since when and SendGrid's advice (once per rule
+// and metric in the delivery); resolved alerts are one line each. Above the
+// threshold, or on a first check of a store ([Message.FirstCheck]), the sweep
+// goes out as a digest: one line per account, its alerts together, worst
+// first, grouped by severity, then the proposed IP-pool moves and each piece
+// of advice once. A digest that does not fit one Slack message opens with
+// the counts and the top N worst accounts (see [WithTopN]) and continues in
+// the first message's thread (bot) or in follow-up messages (webhook); every
+// account is named exactly once.
 //
 // Every payload respects Slack's limits: at most 50 blocks a message, at most
-// 3,000 characters a section or context text and 150 characters a header,
-// truncated on rune boundaries with "…".
+// 3,000 characters a section or context text, 150 characters a header and
+// 40,000 characters of text a message, truncated on rune boundaries with "…"
+// where a single line is longer.
 //
 // # Delivery and failures
 //
 // [Notifier.Notify] returns the keys of the alerts actually delivered, so the
 // caller marks only those as notified and retries the others on a later
-// sweep. Per-account messages are delivered one by one: a rate limit
-// (HTTP 429), an authentication failure, an unknown channel, a disabled
-// webhook or a timeout stops the run (later messages would fail the same way,
-// and retrying at once would only hammer Slack); other failures skip that
-// message and go on. A digest is delivered all or nothing.
+// sweep; [Message.Accepted] is called after each message Slack accepted, so
+// the caller records it before the next is posted and a crash repeats at
+// most the message in flight. A message is delivered when a webhook answers
+// 200 "ok" or chat.postMessage answers ok; anything else that answers 200 (a
+// proxy's sign-in page) is [ErrUnexpectedResponse]. A 429 is retried after
+// its Retry-After within a budget ([WithRetryBudget]); posts are paced
+// ([WithPace]). A post in flight when the context is cancelled gets [Grace]
+// to finish. A rate limit past the budget, an authentication failure, an
+// unknown channel, a disabled webhook, an answer that is not Slack's, a 5xx,
+// no answer or a timeout stops the run (a POST is not idempotent: it is not
+// retried at once); a failure specific to one message skips it.
 //
 // Failures are *[Error] values: errors.Is matches [ErrRateLimited] (with
 // [Error.RetryAfter] from Slack's Retry-After header), [ErrAuth],
-// [ErrChannelNotFound], [ErrNoService] and [ErrTimeout].
+// [ErrChannelNotFound], [ErrNoService], [ErrTimeout] and
+// [ErrUnexpectedResponse] (with [Error.Body]).
 //
 // # Secrets
 //
 // The webhook URL and the bot token are [secret.Secret] values. Errors and
 // logs never contain them: library errors that quote the request URL (a
 // *url.Error) are rebuilt with the URL redacted and scrubbed with
-// [secret.Scrub].
+// [secret.Scrub], and so is any quoted answer.
 package notify

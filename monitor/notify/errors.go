@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -31,7 +32,16 @@ var (
 	// ErrTimeout: the post did not complete in time (context deadline or the
 	// HTTP client's timeout).
 	ErrTimeout = errors.New("slack post timed out")
+	// ErrUnexpectedResponse: the answer was not Slack's: a webhook answering
+	// anything but "ok" (a proxy's HTML sign-in page, a JSON error, an empty
+	// body), or chat.postMessage answering something other than JSON. See
+	// Error.Body for what came back.
+	ErrUnexpectedResponse = errors.New("not Slack's answer")
 )
+
+// errNotOK is returned by the webhook's post when Slack's answer was a 200
+// whose body is not "ok"; newError describes it from the captured response.
+var errNotOK = errors.New(`answer is not "ok"`)
 
 // Error describes one failed delivery to Slack. It never contains the webhook
 // URL or the token.
@@ -45,11 +55,17 @@ type Error struct {
 	SlackError string
 	// RetryAfter is Slack's Retry-After on a rate limit, 0 if unknown.
 	RetryAfter time.Duration
+	// Body describes an answer that was not Slack's (ErrUnexpectedResponse):
+	// its content type and its first characters, on one line, at most 80
+	// characters, secrets removed; "" otherwise.
+	Body string
 	// Err is the underlying (redacted) error.
 	Err error
 
-	timeout   bool
-	described bool // Err adds nothing to Status, SlackError and RetryAfter
+	timeout     bool
+	unexpected  bool
+	budgetSpent bool // a 429 whose Retry-After was past the retry budget
+	described   bool // Err adds nothing to Status, SlackError and RetryAfter
 }
 
 // Error implements error.
@@ -65,6 +81,13 @@ func (e *Error) Error() string {
 	if e.Status != 0 && e.Status != http.StatusOK {
 		fmt.Fprintf(&b, ": HTTP %d %s", e.Status, http.StatusText(e.Status))
 	}
+	if e.unexpected {
+		b.WriteString(": answer is not Slack's")
+		if e.Notifier == NameWebhook {
+			b.WriteString(` (want "ok")`)
+		}
+		fmt.Fprintf(&b, ": %s", e.Body)
+	}
 	if e.SlackError != "" {
 		fmt.Fprintf(&b, ": %s", e.SlackError)
 	}
@@ -77,6 +100,9 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, ": rate limited, retry after %s", e.RetryAfter)
 	case e.Is(ErrRateLimited) && !saidRateLimited:
 		b.WriteString(": rate limited")
+	}
+	if e.budgetSpent {
+		b.WriteString(" (past the retry budget)")
 	}
 	if e.Err != nil && !e.described {
 		fmt.Fprintf(&b, ": %v", e.Err)
@@ -108,6 +134,8 @@ func (e *Error) Is(target error) bool {
 		return e.SlackError == "no_service"
 	case ErrTimeout:
 		return e.timeout
+	case ErrUnexpectedResponse:
+		return e.unexpected
 	}
 	return false
 }
@@ -118,16 +146,53 @@ func (e *Error) Is(target error) bool {
 // answering at all. Only a failure specific to one message (invalid_payload,
 // invalid_blocks...) lets the others go on.
 func (e *Error) fatal() bool {
-	return e.Status == 0 || e.Status >= 500 || e.Is(ErrRateLimited) || e.Is(ErrAuth) || e.Is(ErrChannelNotFound) ||
+	return e.Status == 0 || e.Status >= 500 || e.unexpected || e.Is(ErrRateLimited) || e.Is(ErrAuth) || e.Is(ErrChannelNotFound) ||
 		e.Is(ErrNoService) || e.timeout || errors.Is(e.Err, context.Canceled) ||
 		e.SlackError == "channel_is_archived" || e.SlackError == "is_archived"
 }
 
 // response is what the capturing transport saw of the last HTTP response.
 type response struct {
-	status     int
-	retryAfter string
-	body       string
+	status      int
+	retryAfter  string
+	contentType string
+	length      int64 // -1 when unknown
+	body        string
+}
+
+// describe is what came back, bounded and on one line: `text/html, 5120
+// bytes: "<!DOCTYPE html><html><head><title>Sign in…"`, or "empty body".
+func (r response) describe(secrets ...secret.Secret) string {
+	body := strings.TrimSpace(r.body)
+	if body == "" {
+		return "empty body"
+	}
+	var parts []string
+	if ct := strings.TrimSpace(r.contentType); ct != "" {
+		ct, _, _ = strings.Cut(ct, ";")
+		parts = append(parts, truncate(oneLine(ct), 40))
+	}
+	if r.length > 0 {
+		parts = append(parts, fmt.Sprintf("%d bytes", r.length))
+	}
+	excerpt := strconv.Quote(truncate(strings.Join(strings.Fields(oneLine(secret.Scrub(body, secrets...))), " "), 80))
+	if len(parts) == 0 {
+		return excerpt
+	}
+	return strings.Join(parts, ", ") + ": " + excerpt
+}
+
+// jsonError returns the "error" of a Slack JSON error body
+// ({"ok":false,"error":"invalid_token"}), or "".
+func jsonError(body string) string {
+	var v struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	if json.Unmarshal([]byte(strings.TrimSpace(body)), &v) != nil || v.OK {
+		return ""
+	}
+	return slackCode(v.Error)
 }
 
 // newError maps an error from slack-go to *Error, with everything secret
@@ -152,6 +217,14 @@ func newError(notifier string, err error, resp response, secrets ...secret.Secre
 	if e.SlackError == "" && resp.status != http.StatusOK {
 		e.SlackError = slackCode(resp.body)
 	}
+	// A 200 that is not Slack's answer: the webhook's body is not "ok", or
+	// the Web API's is not JSON (slack-go then fails on "invalid character
+	// '<'").
+	if resp.status == http.StatusOK && (errors.Is(err, errNotOK) || !looksJSON(resp.body)) {
+		e.unexpected, e.described = true, true
+		e.SlackError = jsonError(resp.body)
+		e.Body = resp.describe(secrets...)
+	}
 	if e.Status == http.StatusTooManyRequests && e.RetryAfter == 0 {
 		e.RetryAfter = parseRetryAfter(resp.retryAfter, time.Now())
 	}
@@ -159,6 +232,9 @@ func newError(notifier string, err error, resp response, secrets ...secret.Secre
 	e.Err = redact(err, notifier == NameWebhook, secrets...)
 	return e
 }
+
+// looksJSON reports whether a body starts like a JSON object.
+func looksJSON(body string) bool { return strings.HasPrefix(strings.TrimSpace(body), "{") }
 
 // slackCode returns body when it looks like a Slack error code
 // ("no_service", "invalid_payload"), else "". HTML error pages are ignored.

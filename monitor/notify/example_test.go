@@ -63,3 +63,33 @@ func ExampleNewLog() {
 	//
 	// 3 delivered, error: <nil>
 }
+
+// ExamplePayloads builds the Slack messages of a sweep without posting
+// them: a digest with one line per account, its alerts together.
+func ExamplePayloads() {
+	day := client.MustParseDate("2026-11-24")
+	fire := func(acct string, rule alert.Rule, metric client.Metric, sev alert.Severity, from, to float64) alert.Alert {
+		return alert.Alert{Key: alert.Key(acct, rule, metric), Account: acct, Rule: rule, Metric: metric,
+			Severity: sev, State: alert.Firing, Date: day, Since: day, From: client.Float(from), To: client.Float(to)}
+	}
+	m := notify.Message{Date: day, Alerts: []alert.Alert{
+		fire("cyberdyne-billing-4", alert.RuleDrop, "", alert.Critical, 5, 2),
+		fire("cyberdyne-billing-4", alert.RuleFloor, "", alert.Critical, 5, 2),
+		fire("cyberdyne-billing-4", alert.RuleMetric, client.MetricOpenRate, alert.Warning, 5, 2),
+		fire("cyberdyne-billing-4", alert.RuleMetric, client.MetricSpamRate, alert.Warning, 4, 1),
+		fire("acme-news", alert.RuleBaseline, "", alert.Warning, 3.5, 2),
+	}}
+	ps, err := notify.Payloads(m, notify.WithDigestThreshold(0))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(ps), "message, digest:", ps[0].Digest, "alerts:", len(ps[0].Keys))
+	fmt.Println(ps[0].Text)
+	// Output:
+	// 1 message, digest: true alerts: 5
+	// SEQ monitor, 2026-11-24: 5 firing (2 critical, 3 warning, 0 info), 0 resolved
+	// CRITICAL (1 account):
+	// - cyberdyne-billing-4 · score 5 → 2 (drop, floor) · unique open rate 5 → 2, spam rate 4 → 1 · since 11-24
+	// WARNING (1 account):
+	// - acme-news · score 2 vs median 3.5 (baseline) · since 11-24
+}

@@ -62,11 +62,13 @@ type block struct {
 }
 
 type posted struct {
-	Path    string
-	Channel string
-	Token   string
-	Text    string
-	Blocks  []block
+	Path     string
+	Channel  string
+	Token    string
+	Text     string
+	ThreadTS string
+	Blocks   []block
+	Raw      json.RawMessage // the blocks as posted
 }
 
 // all returns the texts of every block, joined.
@@ -90,6 +92,7 @@ type slackServer struct {
 	*httptest.Server
 	mu    sync.Mutex
 	posts []posted
+	ok    []posted // the posts answered with success: what the channel shows
 	reply func(n int, w http.ResponseWriter, r *http.Request) bool
 }
 
@@ -110,7 +113,9 @@ func (s *slackServer) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Channel, p.Token, p.Text = r.PostForm.Get("channel"), r.PostForm.Get("token"), r.PostForm.Get("text")
+		p.ThreadTS = r.PostForm.Get("thread_ts")
 		if bs := r.PostForm.Get("blocks"); bs != "" {
+			p.Raw = json.RawMessage(bs)
 			if err := json.Unmarshal([]byte(bs), &p.Blocks); err != nil {
 				http.Error(w, "bad blocks", http.StatusBadRequest)
 				return
@@ -118,14 +123,19 @@ func (s *slackServer) handle(w http.ResponseWriter, r *http.Request) {
 		}
 	default:
 		var body struct {
-			Text   string  `json:"text"`
-			Blocks []block `json:"blocks"`
+			Text     string          `json:"text"`
+			ThreadTS string          `json:"thread_ts"`
+			Blocks   json.RawMessage `json:"blocks"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			http.Error(w, "invalid_payload", http.StatusBadRequest)
 			return
 		}
-		p.Text, p.Blocks = body.Text, body.Blocks
+		if err := json.Unmarshal(body.Blocks, &p.Blocks); err != nil {
+			http.Error(w, "invalid_payload", http.StatusBadRequest)
+			return
+		}
+		p.Text, p.ThreadTS, p.Raw = body.Text, body.ThreadTS, body.Blocks
 	}
 	s.mu.Lock()
 	s.posts = append(s.posts, p)
@@ -134,12 +144,22 @@ func (s *slackServer) handle(w http.ResponseWriter, r *http.Request) {
 	if s.reply != nil && s.reply(n, w, r) {
 		return
 	}
+	s.mu.Lock()
+	s.ok = append(s.ok, p)
+	s.mu.Unlock()
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000000.%06d"}`, p.Channel, n)
 		return
 	}
 	fmt.Fprint(w, "ok")
+}
+
+// channel returns the posts Slack accepted, in order.
+func (s *slackServer) channel() []posted {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]posted(nil), s.ok...)
 }
 
 func (s *slackServer) got() []posted {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -21,6 +22,30 @@ type Message struct {
 	Alerts []alert.Alert
 	// TierChanges holds proposed IP-pool tier moves (may be empty).
 	TierChanges []alert.TierChange
+	// FirstCheck is true on the first check of a store (new, or filled
+	// only by a backfill): the alerts are standing conditions, not new
+	// events, and the digest's header says so.
+	FirstCheck bool
+	// Accounts is the number of accounts checked, for the first check's
+	// header ("first check: 99 of 300 accounts already below
+	// thresholds"); 0 when unknown.
+	Accounts int
+	// Accepted, when set, is called by the Slack notifiers after each
+	// message Slack accepted, before the next one is posted, with what that
+	// message carried, so that the caller records it at once: a crash then
+	// repeats at most the message in flight. Its context outlives a
+	// cancelled Notify context by a short grace period. An error stops the
+	// delivery (the message stays counted as delivered).
+	Accepted func(ctx context.Context, r Receipt) error
+}
+
+// Receipt is what one accepted Slack message carried.
+type Receipt struct {
+	// Keys are the keys of the alerts the message named.
+	Keys []string
+	// TierChanges is true when the message listed the proposed IP-pool
+	// moves.
+	TierChanges bool
 }
 
 // Notifier delivers a Message. It returns the keys of the alerts actually
@@ -35,18 +60,28 @@ type Notifier interface {
 const (
 	DefaultDigestThreshold = 5
 	DefaultTopN            = 10
+	// DefaultRetryBudget bounds the time one Notify spends waiting out
+	// Slack's rate limits (429 Retry-After).
+	DefaultRetryBudget = 2 * time.Minute
+	// DefaultPace is the least time between two messages of one delivery:
+	// Slack allows about one message a second per webhook or channel.
+	DefaultPace = time.Second
+	// Grace is how long a post already in flight may still take once the
+	// Notify context is cancelled (SIGTERM, Ctrl-C), so that a message
+	// Slack is accepting is not cancelled half-way and sent again.
+	Grace = 10 * time.Second
 )
 
 // Log keys used by the notifiers.
 const (
-	LogKeyNotifier = "notifier"
-	LogKeyAlerts   = "alerts"
-	LogKeyMessage  = "message"
-	LogKeyDigest   = "digest"
-	LogKeyError    = "error"
+	logKeyNotifier = "notifier"
+	logKeyAlerts   = "alerts"
+	logKeyMessage  = "message"
+	logKeyDigest   = "digest"
+	logKeyError    = "error"
 )
 
-// Option configures a notifier or [Blocks]. Options that do not apply to a
+// Option configures a notifier or [Payloads]. Options that do not apply to a
 // notifier (WithAPIURL on a webhook) are ignored.
 type Option func(*config) error
 
@@ -55,6 +90,10 @@ type config struct {
 	apiURL          string
 	digestThreshold int
 	topN            int
+	retryBudget     time.Duration
+	pace            time.Duration
+	externalURL     string
+	threaded        bool // continuations go in the digest's thread (bot)
 	logger          *slog.Logger
 }
 
@@ -63,6 +102,8 @@ func newConfig(opts []Option) (*config, error) {
 		httpClient:      &http.Client{Timeout: 30 * time.Second},
 		digestThreshold: DefaultDigestThreshold,
 		topN:            DefaultTopN,
+		retryBudget:     DefaultRetryBudget,
+		pace:            DefaultPace,
 		logger:          slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
@@ -103,7 +144,7 @@ func WithAPIURL(u string) Option {
 	}
 }
 
-// WithDigestThreshold sets when a sweep is sent as one digest: more than n
+// WithDigestThreshold sets when a sweep is sent as a digest: more than n
 // alerts make a digest, n or fewer one message per account (default 5).
 // n = 0 always sends a digest.
 func WithDigestThreshold(n int) Option {
@@ -116,8 +157,10 @@ func WithDigestThreshold(n int) Option {
 	}
 }
 
-// WithTopN sets how many alerts of each severity group a digest lists before
-// "…and K more" (default 10).
+// WithTopN sets how many of the worst accounts the first message of a
+// digest lists when the digest does not fit one message; the others follow
+// in the digest's thread (bot) or in follow-up messages (webhook). Default
+// 10.
 func WithTopN(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
@@ -126,6 +169,71 @@ func WithTopN(n int) Option {
 		c.topN = n
 		return nil
 	}
+}
+
+// WithRetryBudget bounds the total time one Notify waits out Slack's rate
+// limits: a 429 is retried after its Retry-After (1 s when absent) while the
+// waits stay within d; past it, delivery stops and the rest goes out on a
+// later run. 0 never retries. Default [DefaultRetryBudget].
+func WithRetryBudget(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("notify: WithRetryBudget(%v): must be >= 0", d)
+		}
+		c.retryBudget = d
+		return nil
+	}
+}
+
+// WithPace sets the least time between the starts of two posts of one
+// delivery (default [DefaultPace], one message a second). 0 posts at once.
+func WithPace(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("notify: WithPace(%v): must be >= 0", d)
+		}
+		c.pace = d
+		return nil
+	}
+}
+
+// WithExternalURL sets the URL where the monitor's HTTP server is reached
+// (config http.external_url). When set, a digest links to its overview page
+// (/) and each account to its page (/accounts/{account}). "" means no links.
+func WithExternalURL(u string) Option {
+	return func(c *config) error {
+		if u == "" {
+			c.externalURL = ""
+			return nil
+		}
+		if err := CheckExternalURL(u); err != nil {
+			return fmt.Errorf("notify: WithExternalURL: %w", err)
+		}
+		c.externalURL = strings.TrimRight(u, "/")
+		return nil
+	}
+}
+
+// CheckExternalURL reports whether u can be the monitor's external URL: an
+// http:// or https:// URL with a host, without user information, query or
+// fragment (it is shown to everyone in the channel).
+func CheckExternalURL(u string) error {
+	p, err := url.Parse(u)
+	switch {
+	case err != nil:
+		return errors.New("not a valid URL: want http(s)://host[:port][/path]")
+	case p.Scheme != "http" && p.Scheme != "https":
+		return errors.New("want an http:// or https:// URL")
+	case p.Host == "":
+		return errors.New("URL has no host")
+	case p.User != nil:
+		return errors.New("URL must not hold user information")
+	case p.RawQuery != "" || p.ForceQuery || p.Fragment != "":
+		return errors.New("URL must not have a query or fragment")
+	case strings.ContainsAny(u, "|<> "):
+		return errors.New("URL must not contain |, <, > or spaces")
+	}
+	return nil
 }
 
 // WithLogger sets the logger (default, and for nil: discard). Log records

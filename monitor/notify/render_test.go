@@ -98,7 +98,7 @@ func checkLimits(t *testing.T, ps []Payload) []string {
 		if n := len(p.Blocks); n == 0 || n > MaxBlocks {
 			t.Errorf("payload %d: %d blocks", i, n)
 		}
-		if n := utf16Len(p.Text); n == 0 || n > MaxFallback {
+		if n := utf16Len(p.Text); n == 0 || n > MaxMessageText {
 			t.Errorf("payload %d: fallback of %d chars", i, n)
 		}
 		texts := []string{p.Text}
@@ -187,7 +187,7 @@ func TestBlocksLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ps, err := Blocks(tt.m, tt.opts...)
+			ps, err := Payloads(tt.m, tt.opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,7 +217,7 @@ func TestDigestGrouping(t *testing.T) {
 	// one account with two warnings: grouped under the account.
 	as = append(as, mk("multi", alert.RuleDrop, "", alert.Warning, 4, 3), mk("multi", alert.RuleMetric, client.MetricBounceRate, alert.Warning, 4, 2))
 	as = append(as, resolved("fixed", alert.RuleFloor))
-	ps, err := Blocks(Message{Date: testDay, Alerts: as})
+	ps, err := Payloads(Message{Date: testDay, Alerts: as})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,18 +235,20 @@ func TestDigestGrouping(t *testing.T) {
 		t.Errorf("header = %q", bs[0].Text.Text)
 	}
 	for _, want := range []string{
-		":red_circle: *Critical (12)*", "• *crit-11* · *drop*: score *5 → 2.25* · since 2026-11-23 (2 days)", "_…and 2 more_",
-		":large_orange_circle: *Warning (2)*", "*multi*\n      • *metric*: bounce rate *4 → 2*", "\n      • *drop*: score *4 → 3*",
-		":white_check_mark: *Resolved (1)*", "• *fixed* · floor resolved on 2026-11-24 (score 4)",
+		":red_circle: *Critical (12 accounts, 12 alerts)*", ":red_circle: *crit-11* · score 5 → 2.25 (drop) · since 11-23",
+		":large_orange_circle: *Warning (1 account, 2 alerts)*",
+		// one line per account, its alerts together
+		":large_orange_circle: *multi* · score 4 → 3 (drop) · bounce rate 4 → 2 · since 11-23",
+		":white_check_mark: *Resolved (1 account)*", ":white_check_mark: *fixed* · resolved: floor (score 4)",
 		":bulb: *What to do*", "• *metric bounce rate*: Advice for metric bounce_rate",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("digest lacks %q:\n%s", want, all)
 		}
 	}
-	for _, gone := range []string{"crit-00", "crit-01"} { // smallest falls: beyond the top 10
-		if strings.Contains(all, gone) {
-			t.Errorf("digest lists %s, beyond the top 10", gone)
+	for i := range 12 { // every account, once
+		if c := strings.Count(all, fmt.Sprintf("*crit-%02d*", i)); c != 1 {
+			t.Errorf("crit-%02d named %d times, want 1", i, c)
 		}
 	}
 	if i, j := strings.Index(all, "crit-11"), strings.Index(all, "crit-10"); i < 0 || j < i {
@@ -265,7 +267,7 @@ func TestDigestThreshold(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d alerts threshold %d", tt.n, tt.threshold), func(t *testing.T) {
 			t.Parallel()
-			ps, err := Blocks(Message{Date: testDay, Alerts: many(tt.n, "a")}, WithDigestThreshold(tt.threshold))
+			ps, err := Payloads(Message{Date: testDay, Alerts: many(tt.n, "a")}, WithDigestThreshold(tt.threshold))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -274,11 +276,11 @@ func TestDigestThreshold(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Blocks(Message{}, WithTopN(-1)); err == nil {
+	if _, err := Payloads(Message{}, WithTopN(-1)); err == nil {
 		t.Error("Blocks with an invalid option: want an error")
 	}
-	if ps, err := Blocks(Message{Date: testDay}); err != nil || len(ps) != 0 {
-		t.Errorf("Blocks(empty) = %d payloads, %v", len(ps), err)
+	if ps, err := Payloads(Message{Date: testDay}); err != nil || len(ps) != 0 {
+		t.Errorf("Payloads(empty) = %d payloads, %v", len(ps), err)
 	}
 }
 
@@ -317,12 +319,12 @@ func TestTruncate(t *testing.T) {
 	}
 }
 
-func BenchmarkBlocks(b *testing.B) {
+func BenchmarkPayloads(b *testing.B) {
 	for _, n := range []int{5, 1000} {
 		m := Message{Date: testDay, Alerts: many(n, "acct-")}
 		b.Run(fmt.Sprintf("%d alerts", n), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := Blocks(m); err != nil {
+				if _, err := Payloads(m); err != nil {
 					b.Fatal(err)
 				}
 			}

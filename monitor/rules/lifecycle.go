@@ -148,8 +148,30 @@ func (p *Plan) add(kind int, rec alert.Record, n alert.Alert) {
 // kept pending and retried next run. Commit does not change the Plan and may
 // be called more than once.
 func (p *Plan) Commit(delivered map[string]bool) (upsert []alert.Record, deleteKeys []string) {
+	return p.commit(delivered, nil)
+}
+
+// CommitDelivered is [Plan.Commit] restricted to the notifications in keys,
+// all delivered: the states to store as soon as the one Slack message that
+// named them was accepted, before the next message is posted, so that a
+// crash repeats at most the message in flight. Keys not notified by the plan
+// are ignored.
+func (p *Plan) CommitDelivered(keys []string) (upsert []alert.Record, deleteKeys []string) {
+	only := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		only[k] = true
+	}
+	return p.commit(only, only)
+}
+
+// commit computes the states; only, when not nil, restricts them to the
+// notified entries whose key it holds.
+func (p *Plan) commit(delivered, only map[string]bool) (upsert []alert.Record, deleteKeys []string) {
 	for _, e := range p.entries {
 		key := e.rec.Key
+		if only != nil && (!e.notify || !only[key]) {
+			continue
+		}
 		switch e.kind {
 		case keepFiring:
 			rec := e.rec

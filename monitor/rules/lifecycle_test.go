@@ -263,3 +263,29 @@ func ExampleEvaluate() {
 	// acme-news/drop [critical] acme-news: score fell 5 → 3 on 2026-11-12 (drop of 2; engagement recency 5 → 1, unique open rate 5 → 4)
 	// acme-news/metric/engagement_recency [critical] acme-news: engagement recency fell 5 → 1 on 2026-11-12 (drop of 4)
 }
+
+// TestCommitDelivered: the states of one accepted message's alerts, and
+// nothing else; the full Commit afterwards agrees.
+func TestCommitDelivered(t *testing.T) {
+	t.Parallel()
+	old := alert.Record{Alert: firing("gone", alert.RuleFloor, alert.Warning), FirstFired: t0.Add(-48 * time.Hour),
+		LastNotified: t0.Add(-24 * time.Hour), NotifiedSeverity: alert.Warning}
+	quiet := alert.Record{Alert: firing("quiet", alert.RuleDrop, alert.Info), FirstFired: t0.Add(-time.Hour),
+		LastNotified: t0.Add(-time.Hour), NotifiedSeverity: alert.Info}
+	p := rules.Reconcile(t0, 24*time.Hour, []alert.Record{old, quiet},
+		[]alert.Alert{firing("a", alert.RuleDrop, alert.Critical), firing("b", alert.RuleDrop, alert.Warning), quiet.Alert},
+		map[string]bool{"gone": true, "a": true, "b": true, "quiet": true})
+	if len(p.Notify) != 3 { // a, b, gone resolved
+		t.Fatalf("Notify = %+v", p.Notify)
+	}
+	up, del := p.CommitDelivered([]string{"a/drop", "gone/floor", "unknown"})
+	if len(up) != 1 || up[0].Key != "a/drop" || !up[0].LastNotified.Equal(t0) || !reflect.DeepEqual(del, []string{"gone/floor"}) {
+		t.Errorf("CommitDelivered = %+v, %v; want a/drop notified and gone/floor deleted only", up, del)
+	}
+	full, _ := p.Commit(map[string]bool{"a/drop": true, "gone/floor": true})
+	for _, r := range full {
+		if r.Key == "a/drop" && !reflect.DeepEqual(r, up[0]) {
+			t.Errorf("Commit and CommitDelivered disagree on a/drop: %+v vs %+v", r, up[0])
+		}
+	}
+}

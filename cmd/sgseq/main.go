@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		newBackfillCmd(),
 		newStatusCmd(),
 		newHistoryCmd(),
+		newServeCmd(),
 		newConfigCmd(),
 		newRateCmd(),
 		newSimCmd(),

@@ -3,8 +3,10 @@ package web
 import (
 	"cmp"
 	"context"
+	"html/template"
 	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -50,6 +52,16 @@ type sweepInfo struct {
 	LastOK      time.Time
 	HasLastOK   bool
 	LastOKIsNow bool // the last sweep is the last successful one
+	// key identifies the last sweep's state, for the overview cache.
+	key sweepKey
+}
+
+// sweepKey is the state of the last sweep: every write of a sweep (and of
+// backfill and check, which are sweeps) happens before it changes.
+type sweepKey struct {
+	id       int64
+	finished time.Time
+	err      string
 }
 
 func readSweep(ctx context.Context, src Source) (sweepInfo, error) {
@@ -59,6 +71,7 @@ func readSweep(ctx context.Context, src Source) (sweepInfo, error) {
 		return si, err
 	}
 	si.Found, si.Started, si.Finished, si.Err = true, last.Started, last.Finished, last.Err
+	si.key = sweepKey{last.ID, last.Finished, last.Err}
 	if !last.Finished.IsZero() {
 		si.Duration = last.Finished.Sub(last.Started)
 	}
@@ -90,18 +103,33 @@ func poolInfoOf(sp pools.SubuserPlan) *poolInfo {
 	return &poolInfo{Pools: sp.CurrentPools, Tier: sp.Tier, TargetPool: sp.TargetPool, Move: sp.Move, Flags: sp.Flags, Reason: sp.Reason}
 }
 
-// overviewRow is one account on the overview.
+// cell is a value of the overview, formatted, with its level class.
+type cell struct {
+	Text  string // "4", "3.5", "–"
+	Level string // bad, fair, good, none (see level)
+}
+
+func cellOf(v float64, ok bool) cell {
+	if !ok {
+		return cell{Text: "–", Level: "none"}
+	}
+	return cell{Text: fmtValue(v), Level: level(&v)}
+}
+
+// overviewRow is one account on the overview, formatted in advance: the
+// template only places strings (thousands of rows render fast).
 type overviewRow struct {
-	Account  string
-	Path     string
-	Date     client.Date
-	Score    *float64
-	Metrics  *client.Metrics
-	Spark    sparkline
+	Account string
+	Path    string
+	// Numbers are the cells of the day, score, metrics and sparkline.
+	Numbers  template.HTML
+	Eligible bool
+	score    float64 // for sorting; NaN when ineligible
 	Alerts   []alert.Alert
-	Worst    alert.Severity // most severe firing alert; "" when none
-	Pool     *poolInfo      // nil when pools are off or the account is not in the plan
-	StaleFor int            // days its newest stored day is behind the newest of any account
+	worst    alert.Severity
+	Worst    string    // class of the most severe firing alert: critical, warning, info, none
+	Pool     *poolInfo // nil when pools are off or the account is not in the plan
+	StaleFor int       // days its newest stored day is behind the newest of any account
 }
 
 // overview is the model of the overview page.
@@ -113,41 +141,131 @@ type overview struct {
 	Ineligible int
 	Critical   int
 	Warning    int
+	// Metrics are the column headings of the five metrics.
+	Metrics []metricHead
 }
+
+type metricHead struct{ Short, Title string }
 
 // worstFirst orders rows: the most severe firing alert first, then the
 // lowest score (ineligible after every score), then by name.
 func worstFirst(a, b overviewRow) int {
-	if c := cmp.Compare(b.Worst.Rank(), a.Worst.Rank()); c != 0 {
+	if c := cmp.Compare(b.worst.Rank(), a.worst.Rank()); c != 0 {
 		return c
 	}
 	switch {
-	case a.Score != nil && b.Score != nil:
-		if c := cmp.Compare(*a.Score, *b.Score); c != 0 {
+	case a.Eligible && b.Eligible:
+		if c := cmp.Compare(a.score, b.score); c != 0 {
 			return c
 		}
-	case a.Score != nil:
+	case a.Eligible:
 		return -1
-	case b.Score != nil:
+	case b.Eligible:
 		return 1
 	}
 	return cmp.Compare(a.Account, b.Account)
 }
 
-// readOverview reads everything the overview shows in a fixed number of
-// bulk reads, whatever the number of accounts.
+// scoreReader is the fast path for the sparklines (monitor/store's
+// SQLite has it); [history.Reader.EachDay] is used otherwise.
+type scoreReader interface {
+	EachScore(ctx context.Context, from, to client.Date, fn func(account []byte, date client.Date, score *float64) error) error
+}
+
+// sparkParts is how many concurrent reads fetch the sparklines (each a
+// range of days, on its own read connection).
+const sparkParts = 2
+
+// readSparklines fills spark[i] (SparklineDays values each, [none] for a
+// day without a score) for the accounts of idx, in a few concurrent bulk
+// reads of a range of days each. Each read writes its own days' slots.
+func (h *handler) readSparklines(ctx context.Context, idx map[string]int, spark [][]float64, start, end client.Date) error {
+	put := func(account string, date client.Date, score *float64) {
+		if i, ok := idx[account]; ok && score != nil {
+			if j := date.DaysSince(start); j >= 0 && j < SparklineDays {
+				spark[i][j] = *score
+			}
+		}
+	}
+	read := func(ctx context.Context, from, to client.Date) error {
+		if sr, ok := h.src.(scoreReader); ok {
+			return sr.EachScore(ctx, from, to, func(account []byte, date client.Date, score *float64) error {
+				put(string(account), date, score)
+				return nil
+			})
+		}
+		return h.src.EachDay(ctx, from, to, func(d history.DayScore) error {
+			put(d.Account, d.Date, d.Score)
+			return nil
+		})
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	per := (SparklineDays + sparkParts - 1) / sparkParts
+	for from := start; !from.After(end); from = from.AddDays(per) {
+		to := from.AddDays(per - 1)
+		if to.After(end) {
+			to = end
+		}
+		g.Go(func() error { return read(gctx, from, to) })
+	}
+	return g.Wait()
+}
+
+// overviewTTL bounds how long the overview's rows are reused while no
+// sweep changes the store: they are read again after every sweep (its
+// start and its end) and at least this often, for writers that record no
+// sweep.
+const overviewTTL = time.Minute
+
+// overviewCache holds the last overview's rows.
+type overviewCache struct {
+	mu   sync.Mutex
+	ov   *overview
+	key  sweepKey
+	made time.Time
+}
+
+// readOverview returns the overview's model: the rows read from the store
+// (in a fixed number of bulk reads whatever the number of accounts), or
+// those of the last request while the last sweep is the same one and they
+// are younger than overviewTTL.
 func (h *handler) readOverview(ctx context.Context) (*overview, error) {
+	si, err := readSweep(ctx, h.src)
+	if err != nil {
+		return nil, err
+	}
+	c := &h.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ov != nil && c.key == si.key && time.Since(c.made) < overviewTTL {
+		ov := *c.ov
+		ov.page = h.newPage("Overview", si, h.plans != nil)
+		ov.PoolsErr = c.ov.PoolsErr
+		return &ov, nil
+	}
+	ov, err := h.readOverviewRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.ov, c.key, c.made = ov, si.key, time.Now()
+	out := *ov
+	out.page = h.newPage("Overview", si, h.plans != nil)
+	out.PoolsErr = ov.PoolsErr
+	return &out, nil
+}
+
+// readOverviewRows reads everything the overview shows in a fixed number
+// of bulk reads, whatever the number of accounts.
+func (h *handler) readOverviewRows(ctx context.Context) (*overview, error) {
 	var (
 		latest []history.DayScore
 		recs   []alert.Record
-		si     sweepInfo
 		plan   *pools.Plan
 		planEr error
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { latest, err = h.src.Latest(gctx); return err })
 	g.Go(func() (err error) { recs, err = h.src.Alerts(gctx); return err })
-	g.Go(func() (err error) { si, err = readSweep(gctx, h.src); return err })
 	if h.plans != nil {
 		g.Go(func() error { plan, planEr = h.plans.Plan(gctx); return nil })
 	}
@@ -157,21 +275,17 @@ func (h *handler) readOverview(ctx context.Context) (*overview, error) {
 	end := status.NewestDate(latest)
 	start := end.AddDays(-(SparklineDays - 1))
 	idx := make(map[string]int, len(latest))
-	spark := make([][]*float64, len(latest))
+	spark := make([][]float64, len(latest))
+	backing := make([]float64, len(latest)*SparklineDays)
+	for i := range backing {
+		backing[i] = none
+	}
 	for i, l := range latest {
 		idx[l.Account] = i
-		spark[i] = make([]*float64, SparklineDays)
+		spark[i] = backing[i*SparklineDays : (i+1)*SparklineDays : (i+1)*SparklineDays]
 	}
 	if len(latest) > 0 {
-		err := h.src.EachDay(ctx, start, end, func(d history.DayScore) error {
-			if i, ok := idx[d.Account]; ok {
-				if j := d.Date.DaysSince(start); j >= 0 && j < SparklineDays {
-					spark[i][j] = d.Score
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := h.readSparklines(ctx, idx, spark, start, end); err != nil {
 			return nil, err
 		}
 	}
@@ -183,13 +297,31 @@ func (h *handler) readOverview(ctx context.Context) (*overview, error) {
 			planOf[sp.Username] = sp
 		}
 	}
-	ov := &overview{End: end, Rows: make([]overviewRow, 0, len(latest))}
+	ov := &overview{End: end, Rows: make([]overviewRow, len(latest))}
+	for _, m := range client.AllMetrics {
+		ov.Metrics = append(ov.Metrics, metricHead{Short: metricShort[m], Title: metricTitles[m]})
+	}
 	for i, l := range latest {
-		r := overviewRow{Account: l.Account, Path: accountPath(l.Account), Date: l.Date, Score: l.Score, Metrics: l.Metrics,
-			Spark: newSparkline(spark[i]), Alerts: firing[l.Account], StaleFor: end.DaysSince(l.Date)}
+		r := &ov.Rows[i]
+		*r = overviewRow{Account: l.Account, Path: accountPath(l.Account), Eligible: l.Score != nil,
+			score: none, Alerts: firing[l.Account], Worst: "none"}
+		sc := cellOf(0, false)
+		if l.Score != nil {
+			r.score = *l.Score
+			sc = cellOf(*l.Score, true)
+		}
+		var ms [5]cell
+		for j, m := range client.AllMetrics {
+			var v float64
+			if l.Metrics != nil {
+				v, _ = l.Metrics.Get(m)
+			}
+			ms[j] = cellOf(v, l.Metrics != nil)
+		}
+		r.Numbers = numbersHTML(l.Date, end.DaysSince(l.Date), sc, r.Eligible, ms, newSparkline(spark[i]))
 		for _, a := range r.Alerts {
-			if a.Severity.Rank() > r.Worst.Rank() {
-				r.Worst = a.Severity
+			if a.Severity.Rank() > r.worst.Rank() {
+				r.worst, r.Worst = a.Severity, string(a.Severity)
 			}
 			switch a.Severity {
 			case alert.Critical:
@@ -205,10 +337,8 @@ func (h *handler) readOverview(ctx context.Context) (*overview, error) {
 		if sp, ok := planOf[l.Account]; ok {
 			r.Pool = poolInfoOf(sp)
 		}
-		ov.Rows = append(ov.Rows, r)
 	}
 	slices.SortFunc(ov.Rows, worstFirst)
-	ov.page = h.newPage("Overview", si, plan != nil || h.plans != nil)
 	if planEr != nil {
 		ov.PoolsErr = planEr.Error()
 	}
@@ -300,24 +430,26 @@ func (h *handler) readAccount(ctx context.Context, account string) (*accountPage
 	p := &accountPage{Account: account, Path: accountPath(account), HistPath: "/api/v1/accounts/" + url.PathEscape(account) + "/history",
 		First: hist[0].Date, Last: hist[len(hist)-1].Date, Latest: hist[len(hist)-1], Events: events, HasEvents: hasEvents}
 	p.Days = p.Last.DaysSince(p.First) + 1
-	scores := make([]*float64, p.Days)
-	metrics := make([][]*float64, len(client.AllMetrics))
-	for i := range metrics {
-		metrics[i] = make([]*float64, p.Days)
+	scores := make([]float64, p.Days)
+	metrics := make([][]float64, len(client.AllMetrics))
+	for i := range scores {
+		scores[i] = none
+	}
+	for j := range metrics {
+		metrics[j] = slices.Clone(scores)
 	}
 	for _, d := range hist {
 		i := d.Date.DaysSince(p.First)
 		if i < 0 || i >= p.Days {
 			continue
 		}
-		scores[i] = d.Score
 		if d.Score != nil {
+			scores[i] = *d.Score
 			p.Scored++
 		}
 		if d.Metrics != nil {
 			for j, m := range client.AllMetrics {
-				v, _ := d.Metrics.Get(m)
-				metrics[j][i] = client.Float(v)
+				metrics[j][i], _ = d.Metrics.Get(m)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -20,15 +21,22 @@ const (
 	sparkPad    = 3.0
 )
 
-// sparkline is an inline SVG of a few days of scores.
+// none marks a day without a value in a series (NaN).
+var none = math.NaN()
+
+// has reports whether v is a value (not [none]).
+func has(v float64) bool { return !math.IsNaN(v) }
+
+// sparkline is an inline SVG of a few days of scores, its numbers already
+// formatted (the overview draws thousands).
 type sparkline struct {
 	// Width and Height of the viewBox.
-	Width, Height float64
+	Width, Height string
 	// D is the path: one subpath per run of scored days ("" when none).
 	D string
-	// Last is the position of the newest scored point, drawn as a dot;
-	// HasLast is false when the series has no score.
-	LastX, LastY float64
+	// LastX, LastY is the newest scored point, drawn as a dot; HasLast is
+	// false when the series has no score.
+	LastX, LastY string
 	HasLast      bool
 	// Label describes the series in words, for screen readers and the
 	// tooltip ("5 4 4 - 3").
@@ -46,13 +54,14 @@ func yOf(v, top, h float64) float64 {
 	return top + (maxValue-v)/(maxValue-minValue)*h
 }
 
-// pathOf draws ys (nil = no value) at x = x0 + i*step: one subpath per run
-// of values, a lone value as a dot (a round-capped zero-length line).
-func pathOf(ys []*float64, x0, step, top, h float64) string {
+// pathOf draws ys ([none] = no value) at x = x0 + i*step: one subpath per
+// run of values, a lone value as a dot (a round-capped zero-length line).
+func pathOf(ys []float64, x0, step, top, h float64) string {
 	var b strings.Builder
+	b.Grow(len(ys) * 9)
 	run := 0
 	for i, v := range ys {
-		if v == nil {
+		if !has(v) {
 			if run == 1 {
 				b.WriteString("h0.01")
 			}
@@ -66,7 +75,7 @@ func pathOf(ys []*float64, x0, step, top, h float64) string {
 		}
 		b.WriteString(num(x0 + float64(i)*step))
 		b.WriteByte(' ')
-		b.WriteString(num(yOf(*v, top, h)))
+		b.WriteString(num(yOf(v, top, h)))
 		run++
 	}
 	if run == 1 {
@@ -76,29 +85,41 @@ func pathOf(ys []*float64, x0, step, top, h float64) string {
 }
 
 // newSparkline draws scores, one per day, oldest first.
-func newSparkline(scores []*float64) sparkline {
-	s := sparkline{Width: sparkPad*2 + float64(max(len(scores)-1, 0))*sparkStep, Height: sparkHeight}
+func newSparkline(scores []float64) sparkline {
+	s := sparkline{Width: num(sparkPad*2 + float64(max(len(scores)-1, 0))*sparkStep), Height: num(sparkHeight)}
 	h := sparkHeight - 2*sparkPad
 	s.D = pathOf(scores, sparkPad, sparkStep, sparkPad, h)
 	for i := len(scores) - 1; i >= 0; i-- {
-		if scores[i] != nil {
-			s.LastX, s.LastY, s.HasLast = sparkPad+float64(i)*sparkStep, yOf(*scores[i], sparkPad, h), true
+		if has(scores[i]) {
+			s.LastX, s.LastY, s.HasLast = num(sparkPad+float64(i)*sparkStep), num(yOf(scores[i], sparkPad, h)), true
 			break
 		}
 	}
-	parts := make([]string, len(scores))
+	var b strings.Builder
+	b.Grow(len(scores) * 2)
 	for i, v := range scores {
-		parts[i] = "-"
-		if v != nil {
-			parts[i] = fmtValue(*v)
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if has(v) {
+			b.WriteString(fmtValue(v))
+		} else {
+			b.WriteByte('-')
 		}
 	}
-	s.Label = strings.Join(parts, " ")
+	s.Label = b.String()
 	return s
 }
 
 // fmtValue prints a score or metric: "4", "3.5".
-func fmtValue(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+func fmtValue(v float64) string {
+	if v == math.Trunc(v) && v >= 0 && v < 10 {
+		return digits[int(v) : int(v)+1]
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+const digits = "0123456789"
 
 // Chart geometry of the account page (viewBox units).
 const (
@@ -140,8 +161,9 @@ type tick struct {
 	Anchor string // text-anchor of a label: start, middle, end
 }
 
-// newChart draws ys, one per day from first (nil = no value), with title.
-func newChart(title string, first client.Date, ys []*float64) chart {
+// newChart draws ys, one per day from first ([none] = no value), with
+// title.
+func newChart(title string, first client.Date, ys []float64) chart {
 	c := chart{Title: title, Width: chartWidth, Height: chartTop + chartPlot + chartBottom,
 		Left: chartLeft, Right: chartWidth - chartRight, Top: chartTop, Bottom: chartTop + chartPlot}
 	n := len(ys)
@@ -152,12 +174,12 @@ func newChart(title string, first client.Date, ys []*float64) chart {
 	}
 	// Gaps: runs of missing days, each shaded half a step either side.
 	for i := 0; i < n; {
-		if ys[i] != nil {
+		if has(ys[i]) {
 			i++
 			continue
 		}
 		j := i
-		for j < n && ys[j] == nil {
+		for j < n && !has(ys[j]) {
 			j++
 		}
 		x0 := max(c.Left+(float64(i)-0.5)*step, c.Left)
@@ -168,9 +190,9 @@ func newChart(title string, first client.Date, ys []*float64) chart {
 	c.XTicks = dateTicks(first, n, c.Left, step)
 	scored, lo, hi := 0, maxValue, minValue
 	for _, v := range ys {
-		if v != nil {
+		if has(v) {
 			scored++
-			lo, hi = min(lo, *v), max(hi, *v)
+			lo, hi = min(lo, v), max(hi, v)
 		}
 	}
 	last := first.AddDays(max(n-1, 0))

@@ -81,6 +81,7 @@ type handler struct {
 	logger   *slog.Logger
 	tmpl     map[string]*template.Template
 	bufs     sync.Pool
+	cache    overviewCache
 }
 
 // Handler serves the status pages and their JSON API from src, read-only:

@@ -387,3 +387,31 @@ func TestEmptyStore(t *testing.T) {
 		})
 	}
 }
+
+// TestOverviewFollowsSweeps checks that the overview's rows, reused
+// between views, are read again once a sweep changed the store.
+func TestOverviewFollowsSweeps(t *testing.T) {
+	st := fixture(t)
+	ctx := context.Background()
+	h := web.Handler(st, web.Options{})
+	if r := get(t, h, http.MethodGet, "/"); !strings.Contains(r.body, "<strong>4</strong> accounts") {
+		t.Fatalf("before: %s", r.body)
+	}
+	id, err := st.BeginSweep(ctx, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveDay(ctx, history.ScopeSubusers, lastDay.AddDays(1), []history.DayScore{{Account: "newcomer", Score: client.Float(1), Metrics: metricsOf(1), FetchedAt: clock}}); err != nil {
+		t.Fatal(err)
+	}
+	r := get(t, h, http.MethodGet, "/")
+	if !strings.Contains(r.body, "<strong>5</strong> accounts") || !strings.Contains(r.body, `data-account="newcomer"`) || !strings.Contains(r.body, "has not finished") {
+		t.Errorf("sweep started: the overview does not show the new account")
+	}
+	if err := st.FinishSweep(ctx, id, clock.Add(time.Minute), nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := get(t, h, http.MethodGet, "/"); !strings.Contains(r.body, "succeeded") || !strings.Contains(r.body, "newest stored day 2026-11-25") {
+		t.Errorf("sweep finished: %s", r.body)
+	}
+}

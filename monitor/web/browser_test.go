@@ -79,7 +79,13 @@ func demoDaemon(t testing.TB) (*monitor.Daemon, func() time.Time) {
 	start := end.AddDays(-7)
 	var mu sync.Mutex
 	clockAt := start.AddDays(1).Time().Add(6 * time.Hour)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return clockAt }
+	// The clock moves 40 ms a reading, so that a sweep takes a while.
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clockAt = clockAt.Add(40 * time.Millisecond)
+		return clockAt
+	}
 	cfg := monitor.DefaultConfig()
 	cfg.SendGrid.APIKey = "demo"
 	cfg.Store.Path = filepath.Join(t.TempDir(), "monitor.db")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -413,5 +414,41 @@ func TestOverviewFollowsSweeps(t *testing.T) {
 	}
 	if r := get(t, h, http.MethodGet, "/"); !strings.Contains(r.body, "succeeded") || !strings.Contains(r.body, "newest stored day 2026-11-25") {
 		t.Errorf("sweep finished: %s", r.body)
+	}
+}
+
+// TestOddNames checks accounts whose names need path escaping: each gets
+// its page through the link the overview shows.
+func TestOddNames(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "odd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	names := []string{"a/b", "with space", "percent%41", "ünï", "q?x=1#f", "..x", "a+b"}
+	var days []history.DayScore
+	for _, n := range names {
+		days = append(days, history.DayScore{Account: n, Score: client.Float(3), Metrics: metricsOf(3), FetchedAt: clock})
+	}
+	if err := st.SaveDay(ctx, history.ScopeSubusers, lastDay, days); err != nil {
+		t.Fatal(err)
+	}
+	h := web.Handler(st, web.Options{})
+	ov := html.UnescapeString(get(t, h, http.MethodGet, "/").body) // as a browser reads the attributes
+	for _, n := range names {
+		t.Run(n, func(t *testing.T) {
+			path := "/accounts/" + url.PathEscape(n)
+			if !strings.Contains(ov, `href="`+path+`"`) {
+				t.Errorf("overview lacks the link %s", path)
+			}
+			r := get(t, h, http.MethodGet, path)
+			if r.code != 200 || !strings.Contains(r.body, `<h1 class="acct-name">`) {
+				t.Fatalf("GET %s: %d", path, r.code)
+			}
+			if j := get(t, h, http.MethodGet, "/api/v1/accounts/"+url.PathEscape(n)+"/history"); j.code != 200 {
+				t.Errorf("history JSON: %d %s", j.code, j.body)
+			}
+		})
 	}
 }

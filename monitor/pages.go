@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -42,11 +43,27 @@ func WebOptions(cfg Config, st web.Source, load func(ctx context.Context) (*pool
 	return o
 }
 
+// poolRecorder is implemented by a store that keeps the pool history
+// (monitor/store's SQLite).
+type poolRecorder interface {
+	RecordPools(ctx context.Context, at time.Time, pools map[string][]string) error
+}
+
 // pages is the daemon's status pages (package web), on its HTTP server
-// beside /healthz, /readyz and /metrics.
+// beside /healthz, /readyz and /metrics. Each pool layout the pages read
+// is recorded in the store's pool history, when the store keeps one.
 func (d *Daemon) pages(getenv func(string) (string, bool)) http.Handler {
 	o := WebOptions(d.cfg, d.store, func(ctx context.Context) (*pools.State, error) {
-		return pools.LoadState(ctx, d.client)
+		st, err := pools.LoadState(ctx, d.client)
+		if err != nil {
+			return nil, err
+		}
+		if rec, ok := d.store.(poolRecorder); ok {
+			if err := rec.RecordPools(ctx, d.now(), st.Subusers); err != nil {
+				d.logger.WarnContext(ctx, "status page: recording the pool layout", slog.Any(LogKeyError, err))
+			}
+		}
+		return st, nil
 	}, d.now)
 	o.Auth = WebAuthFromEnv(getenv)
 	o.Refresh = PageRefresh

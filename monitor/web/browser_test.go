@@ -330,6 +330,11 @@ func TestBrowser(t *testing.T) {
 		if err != nil || n != wantAlerts[target] {
 			t.Errorf("%d firing alerts shown (%v), want %d", n, err, wantAlerts[target])
 		}
+		if target != "(parent)" {
+			if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("table.tiers tbody tr, table.pool-history tbody tr").length`)); err != nil || n < 2 {
+				t.Errorf("%d rows of tier and pool history (%v), want both", n, err)
+			}
+		}
 		checkClean(t, "account page")
 	})
 

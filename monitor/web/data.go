@@ -38,6 +38,15 @@ type EventSource interface {
 	AlertEvents(ctx context.Context, account string) ([]alert.Event, error)
 }
 
+// PoolHistorySource is implemented by a [Source] that records which IP
+// pools each subuser sent through; the account page lists it when the
+// source has it.
+type PoolHistorySource interface {
+	// PoolHistory returns account's runs of readings with the same pools,
+	// oldest first.
+	PoolHistory(ctx context.Context, account string) ([]history.PoolPeriod, error)
+}
+
 // accountPath is the page of account: /accounts/ and its path-escaped name.
 func accountPath(account string) string { return "/accounts/" + url.PathEscape(account) }
 
@@ -370,6 +379,8 @@ type accountPage struct {
 	HasEvents bool
 	Pool      *poolInfo
 	Tiers     []tierPeriod
+	// PoolRuns is the recorded pool history, newest first.
+	PoolRuns []history.PoolPeriod
 	// Recent are the last days, newest first, as a table.
 	Recent []history.DayScore
 }
@@ -403,12 +414,13 @@ const recentDays = 14
 
 func (h *handler) readAccount(ctx context.Context, account string) (*accountPage, error) {
 	var (
-		hist   []history.DayScore
-		recs   []alert.Record
-		events []alert.Event
-		si     sweepInfo
-		plan   *pools.Plan
-		planEr error
+		hist     []history.DayScore
+		recs     []alert.Record
+		events   []alert.Event
+		poolRuns []history.PoolPeriod
+		si       sweepInfo
+		plan     *pools.Plan
+		planEr   error
 	)
 	evs, hasEvents := h.src.(EventSource)
 	g, gctx := errgroup.WithContext(ctx)
@@ -420,6 +432,9 @@ func (h *handler) readAccount(ctx context.Context, account string) (*accountPage
 	}
 	if h.plans != nil && account != alert.ParentAccount {
 		g.Go(func() error { plan, planEr = h.plans.Plan(gctx); return nil })
+		if ph, ok := h.src.(PoolHistorySource); ok {
+			g.Go(func() (err error) { poolRuns, err = ph.PoolHistory(gctx, account); return err })
+		}
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
@@ -468,6 +483,8 @@ func (h *handler) readAccount(ctx context.Context, account string) (*accountPage
 		}
 	}
 	slices.Reverse(p.Events) // newest first
+	p.PoolRuns = poolRuns
+	slices.Reverse(p.PoolRuns)
 	for i := len(hist) - 1; i >= 0 && len(p.Recent) < recentDays; i-- {
 		p.Recent = append(p.Recent, hist[i])
 	}

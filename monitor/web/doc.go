@@ -16,8 +16,8 @@
 //
 // # Pages
 //
-// The pages are html/template files and static files embedded with
-// go:embed. Charts and sparklines are inline SVG drawn on the server, so
+// The pages are html/template files and static files embedded in the
+// binary. Charts and sparklines are inline SVG drawn on the server, so
 // the pages work with JavaScript off; the one script, which reloads the
 // page every Options.Refresh, is optional. Nothing is fetched from
 // elsewhere.

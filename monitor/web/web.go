@@ -368,7 +368,6 @@ var funcs = template.FuncMap{
 	"level":       level,
 	"metrics":     func() []client.Metric { return client.AllMetrics },
 	"metricName":  func(m client.Metric) string { return metricTitles[m] },
-	"metricShort": func(m client.Metric) string { return metricShort[m] },
 	"accountPath": accountPath,
 	"when": func(t time.Time) string {
 		if t.IsZero() {
@@ -376,7 +375,6 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"ago": func(now, t time.Time) string { return ago(now.Sub(t)) },
 	"dur": func(d time.Duration) string {
 		if d < time.Second {
@@ -384,14 +382,7 @@ var funcs = template.FuncMap{
 		}
 		return d.Round(time.Second).String()
 	},
-	"join":    strings.Join,
-	"sevRank": func(s alert.Severity) int { return s.Rank() },
-	"value": func(p *float64) string {
-		if p == nil {
-			return "none"
-		}
-		return fmtValue(*p)
-	},
+	"join": strings.Join,
 	"plural": func(n int, one, many string) string {
 		if n == 1 {
 			return one

@@ -83,6 +83,11 @@ func fixture(t testing.TB) *store.SQLite {
 	if err := st.SaveAlerts(ctx, recs, nil); err != nil {
 		t.Fatal(err)
 	}
+	for i, p := range []string{"low-reputation", "mid-reputation"} {
+		if err := st.RecordPools(ctx, clock.Add(time.Duration(i-2)*time.Hour), map[string][]string{"quiet": {p}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	id, err := st.BeginSweep(ctx, clock.Add(-3*time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +179,8 @@ func TestRoutes(t *testing.T) {
 		{name: "parent escaped", h: plain, path: "/accounts/%28parent%29", code: 200, ctype: "text/html; charset=utf-8", want: []string{"(parent)"}},
 		{name: "ineligible", h: withPools, path: "/accounts/quiet", code: 200, ctype: "text/html; charset=utf-8",
 			want: []string{"<strong class=\"inel\">Ineligible</strong> on 2026-11-24", "60 days stored from 2026-09-26 to 2026-11-24, 55 with a score",
-				`class="gap"`, "eligibility", "IP pool and tier", "mid-reputation", "flags: ineligible", "Planned tier"}},
+				`class="gap"`, "eligibility", "IP pool and tier", "mid-reputation", "flags: ineligible", "Planned tier",
+				"Sent through", "<td>low-reputation</td><td>2026-11-25 07:00 UTC</td>"}},
 		{name: "unknown account", h: plain, path: "/accounts/nobody", code: 404, ctype: "text/html; charset=utf-8",
 			want: []string{"No stored history for the account &#34;nobody&#34;."}},
 		{name: "parent misspelt", h: plain, path: "/accounts/parent", code: 404, ctype: "text/html; charset=utf-8",

@@ -1,4 +1,5 @@
--- 0004: the history of every alert (fired, reminded, escalated, resolved),
+-- 0004: the history of every alert (fired, reminded, escalated, resolved)
+-- and of the IP pools of every subuser,
 -- for the status page. The alerts table keeps only the current state of
 -- each alert; these triggers append a row to alert_events whenever a saved
 -- state is a step in an alert's life, so that whoever saves alert states
@@ -80,3 +81,15 @@ BEGIN
     VALUES ('resolved', OLD.key, OLD.account, OLD.rule, OLD.metric, OLD.severity, OLD.date,
             CAST(unixepoch('subsec') * 1000 AS INTEGER) * 1000000, OLD.message, OLD.advice);
 END;
+
+-- Which IP pools each subuser sent through, as the monitor saw it when it
+-- read the pool layout (the IPs API gives only the current layout): one row
+-- per run of readings with the same pools. pools is a JSON array of the
+-- sorted pool names ("[]": an IP in no pool).
+CREATE TABLE pool_history (
+    account    TEXT    NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    pools      TEXT    NOT NULL,
+    PRIMARY KEY (account, first_seen)
+) WITHOUT ROWID;

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -222,6 +223,8 @@ func (d *Daemon) staticMonitored(account string) bool {
 //     one finished less than two schedule periods ago; else 503 with the
 //     reason.
 //   - /metrics: Prometheus metrics.
+//   - everything else: the read-only status pages and their JSON API
+//     (package web; basic auth with SGSEQ_HTTP_USER/SGSEQ_HTTP_PASSWORD).
 func (d *Daemon) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -238,6 +241,7 @@ func (d *Daemon) Handler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", d.pages(os.LookupEnv)) // the status pages, package web
 	return mux
 }
 

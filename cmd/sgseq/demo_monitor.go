@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -101,6 +103,42 @@ func demoMonitor(ctx context.Context, env *demoEnv) error {
 		return err
 	}
 	fmt.Fprintf(out, "(%d other accounts have no firing alert; \"sgseq history ACCOUNT\" shows the daily metrics)\n", len(rows)-len(firing))
+	return monDemoPage(ctx, out, d)
+}
+
+// monDemoPage serves the daemon's status pages on a loopback port while
+// the section runs, fetches the overview to show it works, and says how to
+// see the pages afterwards.
+func monDemoPage(ctx context.Context, out io.Writer, d *monitor.Daemon) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status page: %s", resp.Status)
+	}
+	fmt.Fprintf(out, "\n$ open %s/   (the status page sgseq monitor serves on http.addr, here while this section runs)\n", base)
+	fmt.Fprintf(out, "GET / → %d, %d KB: %d accounts worst first, 30-day sparklines, firing alerts with advice; also /accounts/{account}, /api/v1/status (and /pools with pools.enabled)\n",
+		resp.StatusCode, len(body)/1024, strings.Count(string(body), `<tr class="row `))
+	fmt.Fprintln(out, "To browse it yourself: run \"sgseq sim\" and point SENDGRID_API_KEY / SENDGRID_BASE_URL at it, then")
+	fmt.Fprintln(out, "\"sgseq backfill\" and \"sgseq serve\" (read-only, from the store), and open http://127.0.0.1:9464/")
 	return nil
 }
 

@@ -2,23 +2,16 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sgseq/sgseq/client"
-	"github.com/sgseq/sgseq/monitor/alert"
 	"github.com/sgseq/sgseq/monitor/history"
+	"github.com/sgseq/sgseq/monitor/status"
 )
 
 // monHistoryJSON is one day in "sgseq history -o json".
-type monHistoryJSON struct {
-	Account  string          `json:"account"`
-	Date     client.Date     `json:"date"`
-	Score    *float64        `json:"score"`
-	Eligible bool            `json:"eligible"`
-	Metrics  *client.Metrics `json:"metrics"`
-}
+type monHistoryJSON = status.Day
 
 func newHistoryCmd() *cobra.Command {
 	var configPath, format string
@@ -53,22 +46,9 @@ engagement_recency,open_rate,bounce_classification,bounce_rate,spam_rate.`,
 			}
 			defer st.Close()
 			account := args[0]
-			all, err := st.History(cmd.Context(), account, client.Date{}, client.Date{})
+			hist, err := status.History(cmd.Context(), st, account, days)
 			if err != nil {
 				return err
-			}
-			if len(all) == 0 {
-				if strings.EqualFold(strings.Trim(account, "()"), "parent") && account != alert.ParentAccount {
-					return fmt.Errorf("no stored history for %q: the parent account is %q (quote it in a shell: sgseq history '%s')", account, alert.ParentAccount, alert.ParentAccount)
-				}
-				return fmt.Errorf("no stored history for %q (see \"sgseq status\" for the accounts)", account)
-			}
-			end := all[len(all)-1].Date
-			var hist []history.DayScore
-			for _, h := range all {
-				if !h.Date.Before(end.AddDays(-(days - 1))) {
-					hist = append(hist, h)
-				}
 			}
 			return writeOutput(cliOut(cmd), format, monHistoryTable(account, hist))
 		},
@@ -85,9 +65,7 @@ func monHistoryTable(account string, hist []history.DayScore) tableData {
 		CSVHeader: []string{"account", "date", "score", "eligible", "engagement_recency", "open_rate",
 			"bounce_classification", "bounce_rate", "spam_rate"},
 	}
-	js := make([]monHistoryJSON, 0, len(hist))
 	for _, h := range hist {
-		js = append(js, monHistoryJSON{Account: account, Date: h.Date, Score: h.Score, Eligible: h.Score != nil, Metrics: h.Metrics})
 		row := []string{h.Date.String(), monScoreText(h.Score, "ineligible")}
 		csvRow := []string{account, h.Date.String(), monScoreText(h.Score, ""), fmt.Sprint(h.Score != nil)}
 		for _, m := range client.AllMetrics {
@@ -102,6 +80,6 @@ func monHistoryTable(account string, hist []history.DayScore) tableData {
 		t.Rows = append(t.Rows, row)
 		t.CSVRows = append(t.CSVRows, csvRow)
 	}
-	t.JSON = js
+	t.JSON = status.Days(account, hist)
 	return t
 }

@@ -59,6 +59,7 @@ exists, else the defaults and the environment.
 		newBackfillCmd(),
 		newStatusCmd(),
 		newHistoryCmd(),
+		newServeCmd(),
 		newConfigCmd(),
 		newRateCmd(),
 		newSimCmd(),

@@ -9,23 +9,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sgseq/sgseq/client"
-	"github.com/sgseq/sgseq/monitor/alert"
-	"github.com/sgseq/sgseq/monitor/history"
+	"github.com/sgseq/sgseq/monitor/status"
 )
 
 // monTrendDays is the length of the status trend.
-const monTrendDays = 7
+const monTrendDays = status.TrendDays
 
 // monStatusJSON is one account in "sgseq status -o json".
-type monStatusJSON struct {
-	Account  string        `json:"account"`
-	Date     client.Date   `json:"date"`
-	Score    *float64      `json:"score"`
-	Eligible bool          `json:"eligible"`
-	Trend    []*float64    `json:"trend"`
-	Alerts   []alert.Alert `json:"alerts"`
-}
+type monStatusJSON = status.Account
 
 func newStatusCmd() *cobra.Command {
 	var configPath, format string
@@ -75,49 +66,8 @@ firing alert.`,
 }
 
 // monStatus reads the status of every stored account.
-func monStatus(ctx context.Context, st history.Store) ([]monStatusJSON, error) {
-	latest, err := st.Latest(ctx)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := st.Alerts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	firing := map[string][]alert.Alert{}
-	for _, r := range recs {
-		if r.State == alert.Firing {
-			firing[r.Account] = append(firing[r.Account], r.Alert)
-		}
-	}
-	var end client.Date
-	for _, l := range latest {
-		if l.Date.After(end) {
-			end = l.Date
-		}
-	}
-	// One bulk read of the trend window rather than one query per account.
-	all, err := st.HistoryAll(ctx, end.AddDays(-(monTrendDays - 1)), end)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]monStatusJSON, 0, len(latest))
-	for _, l := range latest {
-		byDate := map[client.Date]*float64{}
-		for _, h := range all[l.Account] {
-			byDate[h.Date] = h.Score
-		}
-		trend := make([]*float64, monTrendDays)
-		for i := range trend {
-			trend[i] = byDate[end.AddDays(i-(monTrendDays-1))]
-		}
-		as := firing[l.Account]
-		if as == nil {
-			as = []alert.Alert{}
-		}
-		out = append(out, monStatusJSON{Account: l.Account, Date: l.Date, Score: l.Score, Eligible: l.Score != nil, Trend: trend, Alerts: as})
-	}
-	return out, nil
+func monStatus(ctx context.Context, st status.Source) ([]monStatusJSON, error) {
+	return status.Read(ctx, st)
 }
 
 // monFiringOnly keeps the rows with at least one firing alert.

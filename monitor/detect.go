@@ -131,7 +131,7 @@ func (d *Daemon) detectAndNotify(ctx context.Context, accts *accountSet, failedS
 //
 // When a detector failed (detectorsOK false) the stored moves are kept as
 // they are: its proposals are unknown this run, not withdrawn.
-func (d *Daemon) notifyPlan(ctx context.Context, plan *rules.Plan, accts *accountSet, res *SweepResult, now time.Time, detectorsOK bool) (error, error) {
+func (d *Daemon) notifyPlan(ctx context.Context, plan *rules.Reconciliation, accts *accountSet, res *SweepResult, now time.Time, detectorsOK bool) (error, error) {
 	// Writes outlive a cancelled ctx: they record what Slack already has.
 	wctx := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

@@ -1,7 +1,7 @@
 // Package rules is the monitor's detection: it turns one account's stored
 // daily scores into alerts ([Evaluate]) and runs the alert lifecycle —
 // notify once, remind after a repeat interval, resolve once —
-// ([Reconcile], [Plan.Commit]).
+// ([Reconcile], [Reconciliation.Commit]).
 //
 // # Rules
 //
@@ -29,7 +29,7 @@
 // [Reconcile] compares the alerts firing now with the stored states: a new
 // alert is notified once, a still-firing one again as a reminder after the
 // repeat interval (or at once when its severity rose), a cleared one once as
-// resolved. [Plan.Commit] marks notified only the keys actually delivered,
+// resolved. [Reconciliation.Commit] marks notified only the keys actually delivered,
 // so a failed notification goes out on the next run, and a restart (same
 // stored states) repeats nothing.
 package rules

@@ -15,7 +15,7 @@ const DefaultRepeat = 24 * time.Hour
 // resolvedPrefix starts the message of a resolution.
 const resolvedPrefix = "resolved: "
 
-// entry kinds of a Plan.
+// entry kinds of a Reconciliation.
 const (
 	keepFiring  = iota // upsert rec; mark notified if delivered
 	sendResolve        // delete if delivered, else keep as pending resolution
@@ -29,9 +29,10 @@ type planEntry struct {
 	notify bool
 }
 
-// Plan is the outcome of [Reconcile]: the notifications to send now and,
-// through [Plan.Commit], the alert states to store once they were sent.
-type Plan struct {
+// Reconciliation is the outcome of [Reconcile]: the notifications to send
+// now and, through [Reconciliation.Commit], the alert states to store once
+// they were sent.
+type Reconciliation struct {
 	// Notify lists the alerts to deliver now, sorted by key: new firings,
 	// escalations (severity rose since the last delivery), reminders
 	// (Reminder true) and resolutions (State Resolved).
@@ -60,11 +61,11 @@ type Plan struct {
 // Accounts not in evaluated keep their stored state untouched; alerts in
 // firing are always processed. An alert with an empty Key gets
 // alert.Key(Account, Rule, Metric).
-func Reconcile(now time.Time, repeat time.Duration, stored []alert.Record, firing []alert.Alert, evaluated map[string]bool) *Plan {
+func Reconcile(now time.Time, repeat time.Duration, stored []alert.Record, firing []alert.Alert, evaluated map[string]bool) *Reconciliation {
 	if repeat <= 0 {
 		repeat = DefaultRepeat
 	}
-	p := &Plan{now: now}
+	p := &Reconciliation{now: now}
 
 	// The alerts firing now, one per key (the most severe wins).
 	cur := make(map[string]alert.Alert, len(firing))
@@ -134,7 +135,7 @@ func Reconcile(now time.Time, repeat time.Duration, stored []alert.Record, firin
 	return p
 }
 
-func (p *Plan) add(kind int, rec alert.Record, n alert.Alert) {
+func (p *Reconciliation) add(kind int, rec alert.Record, n alert.Alert) {
 	rec.Reminder = false
 	p.entries = append(p.entries, planEntry{kind: kind, rec: rec, notify: true})
 	p.Notify = append(p.Notify, n)
@@ -145,18 +146,18 @@ func (p *Plan) add(kind int, rec alert.Record, n alert.Alert) {
 // that actually went out. A delivered firing alert or reminder is marked
 // notified now; an undelivered one stays as it was, so it goes out on the
 // next run. A delivered resolution deletes the record; an undelivered one is
-// kept pending and retried next run. Commit does not change the Plan and may
+// kept pending and retried next run. Commit does not change the Reconciliation and may
 // be called more than once.
-func (p *Plan) Commit(delivered map[string]bool) (upsert []alert.Record, deleteKeys []string) {
+func (p *Reconciliation) Commit(delivered map[string]bool) (upsert []alert.Record, deleteKeys []string) {
 	return p.commit(delivered, nil)
 }
 
-// CommitDelivered is [Plan.Commit] restricted to the notifications in keys,
+// CommitDelivered is [Reconciliation.Commit] restricted to the notifications in keys,
 // all delivered: the states to store as soon as the one Slack message that
 // named them was accepted, before the next message is posted, so that a
 // crash repeats at most the message in flight. Keys not notified by the plan
 // are ignored.
-func (p *Plan) CommitDelivered(keys []string) (upsert []alert.Record, deleteKeys []string) {
+func (p *Reconciliation) CommitDelivered(keys []string) (upsert []alert.Record, deleteKeys []string) {
 	only := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		only[k] = true
@@ -166,7 +167,7 @@ func (p *Plan) CommitDelivered(keys []string) (upsert []alert.Record, deleteKeys
 
 // commit computes the states; only, when not nil, restricts them to the
 // notified entries whose key it holds.
-func (p *Plan) commit(delivered, only map[string]bool) (upsert []alert.Record, deleteKeys []string) {
+func (p *Reconciliation) commit(delivered, only map[string]bool) (upsert []alert.Record, deleteKeys []string) {
 	for _, e := range p.entries {
 		key := e.rec.Key
 		if only != nil && (!e.notify || !only[key]) {
@@ -198,7 +199,7 @@ func (p *Plan) commit(delivered, only map[string]bool) (upsert []alert.Record, d
 // Firing returns the alerts that are firing after this run, whether or not
 // they are notified now, including the stored firing alerts of accounts not
 // evaluated in this run; sorted by key. Pending resolutions are not firing.
-func (p *Plan) Firing() []alert.Alert {
+func (p *Reconciliation) Firing() []alert.Alert {
 	var out []alert.Alert
 	for _, e := range p.entries {
 		if e.kind == keepFiring || (e.kind == untouched && e.rec.State != alert.Resolved) {

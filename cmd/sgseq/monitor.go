@@ -32,7 +32,8 @@ fetches every missing day of SEQ scores for the parent and its subusers,
 stores them, runs the detection rules and notifies Slack (or prints to
 stdout without Slack settings). It sweeps at start-up when the last
 successful sweep is older than one schedule period. It serves /healthz,
-/readyz and /metrics on http.addr (default 127.0.0.1:9464).
+/readyz, /metrics and the status page (/, /accounts/{account}, /pools,
+/api/v1/...) on http.addr (default 127.0.0.1:9464).
 
 Without --config it runs from the environment: SENDGRID_API_KEY,
 SENDGRID_BASE_URL, SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN + SLACK_CHANNEL

@@ -608,19 +608,15 @@ func (c *Config) finishErrors(err error) error {
 	for i, e := range list {
 		var fe *FieldError
 		if !errors.As(e, &fe) {
-			if text := cutText(secret.Scrub(e.Error(), secrets...), maxMessage); text != e.Error() {
-				list[i] = &scrubbedError{text: text, err: e}
-			}
+			list[i] = scrubCut(e, secrets)
 			continue
 		}
-		text := cutText(secret.Scrub(fe.Err.Error(), secrets...), maxMessage)
+		inner := scrubCut(fe.Err, secrets)
 		field := cutText(fe.Field, 2*maxShown)
-		if text != fe.Err.Error() || field != fe.Field {
+		if inner != fe.Err || field != fe.Field {
 			cp := *fe
 			cp.Field = field
-			if text != fe.Err.Error() {
-				cp.Err = &scrubbedError{text: text, err: fe.Err}
-			}
+			cp.Err = inner
 			list[i] = &cp
 		}
 	}
@@ -642,12 +638,23 @@ func (c *Config) finishErrors(err error) error {
 	return errors.Join(list...)
 }
 
-// scrubbedError is an error whose text had secrets removed; errors.Is and
-// errors.As still see the original.
-type scrubbedError struct {
+// scrubCut returns err with the secrets removed (secret.ScrubError: it
+// never unwraps to the unscrubbed original) and its text cut to
+// maxMessage bytes.
+func scrubCut(err error, secrets []secret.Secret) error {
+	err = secret.ScrubError(err, secrets...)
+	if text := cutText(err.Error(), maxMessage); text != err.Error() {
+		return &cutError{text: text, err: err}
+	}
+	return err
+}
+
+// cutError is an error whose (already scrubbed) text was cut short;
+// errors.Is and errors.As see the error it cut.
+type cutError struct {
 	text string
 	err  error
 }
 
-func (e *scrubbedError) Error() string { return e.text }
-func (e *scrubbedError) Unwrap() error { return e.err }
+func (e *cutError) Error() string { return e.text }
+func (e *cutError) Unwrap() error { return e.err }

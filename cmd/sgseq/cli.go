@@ -224,7 +224,7 @@ func cliClient(cmd *cobra.Command, opts ...client.Option) (*client.Client, error
 	}
 	c, err := client.New(key.Reveal(), append(base, opts...)...)
 	if err != nil {
-		return nil, errors.New(secret.Scrub(err.Error(), key))
+		return nil, secret.ScrubError(err, key)
 	}
 	return c, nil
 }

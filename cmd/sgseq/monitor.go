@@ -164,7 +164,7 @@ func monDaemon(ctx context.Context, cfg monitor.Config, logger *slog.Logger, std
 	base := []monitor.Option{monitor.WithLogger(logger), monitor.WithStdout(stdout)}
 	d, err := monitor.New(ctx, cfg, append(base, opts...)...)
 	if err != nil {
-		return nil, errors.New(secret.Scrub(err.Error(), cfg.SendGrid.APIKey, cfg.Notify.Slack.WebhookURL, cfg.Notify.Slack.BotToken))
+		return nil, secret.ScrubError(err, cfg.SendGrid.APIKey, cfg.Notify.Slack.WebhookURL, cfg.Notify.Slack.BotToken)
 	}
 	return d, nil
 }

@@ -94,7 +94,7 @@ func poolsLoad(cmd *cobra.Command, configPath, dbPath string, needStore bool) (*
 		key := mc.SendGrid.APIKey
 		c, err := client.New(key.Reveal(), opts...)
 		if err != nil {
-			return nil, errors.New(secret.Scrub(err.Error(), key))
+			return nil, secret.ScrubError(err, key)
 		}
 		s.client = c
 	}

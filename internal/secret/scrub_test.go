@@ -26,14 +26,17 @@ func TestScrubError(t *testing.T) {
 		wantIs      []error
 		wantTimeout bool
 		wantURLErr  bool
+		wantURL     string
 	}{
 		{name: "nil", err: nil, wantSame: true},
 		{name: "no secret", err: fmt.Errorf("wrap: %w", sentinel), wantSame: true, wantIs: []error{sentinel}},
 		{name: "wrapped sentinel", err: fmt.Errorf("key %s: %w", key.Reveal(), sentinel), wantIs: []error{sentinel}},
 		{name: "context", err: fmt.Errorf("call %s: %w", key.Reveal(), context.Canceled), wantIs: []error{context.Canceled}},
 		{name: "deadline", err: fmt.Errorf("%s: %w", key.Reveal(), os.ErrDeadlineExceeded), wantIs: []error{os.ErrDeadlineExceeded}, wantTimeout: true},
-		{name: "url error", err: &url.Error{Op: "Get", URL: "https://x/?k=" + key.Reveal(), Err: timeoutErr{"slow " + key.Reveal()}}, wantTimeout: true, wantURLErr: true},
-		{name: "url error, secret only inside", err: &url.Error{Op: "Post", URL: "https://x/", Err: fmt.Errorf("echo %s: %w", key.Reveal(), context.DeadlineExceeded)}, wantIs: []error{context.DeadlineExceeded}, wantTimeout: true, wantURLErr: true},
+		{name: "url error", err: &url.Error{Op: "Get", URL: "https://x/?k=" + key.Reveal(), Err: timeoutErr{"slow " + key.Reveal()}}, wantTimeout: true, wantURLErr: true, wantURL: "https://x/REDACTED"},
+		{name: "url error, secret only inside", err: &url.Error{Op: "Post", URL: "https://x/", Err: fmt.Errorf("echo %s: %w", key.Reveal(), context.DeadlineExceeded)}, wantIs: []error{context.DeadlineExceeded}, wantTimeout: true, wantURLErr: true, wantURL: "https://x/"},
+		{name: "wrapped url error", err: fmt.Errorf("failed to post: %w", &url.Error{Op: "Post", URL: "https://hooks.slack.com/services/" + key.Reveal(), Err: os.ErrDeadlineExceeded}), wantIs: []error{os.ErrDeadlineExceeded}, wantTimeout: true, wantURLErr: true, wantURL: "https://hooks.slack.com/REDACTED"},
+		{name: "webhook url", err: &url.Error{Op: "Post", URL: "https://hooks.slack.com/services/T/B/" + key.Reveal(), Err: context.Canceled}, wantIs: []error{context.Canceled}, wantURLErr: true, wantURL: "https://hooks.slack.com/REDACTED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +75,9 @@ func TestScrubError(t *testing.T) {
 			var ue *url.Error
 			if errors.As(got, &ue) != tt.wantURLErr {
 				t.Errorf("errors.As(*url.Error) = %v, want %v", !tt.wantURLErr, tt.wantURLErr)
+			}
+			if ue != nil && tt.wantURL != "" && ue.URL != tt.wantURL {
+				t.Errorf("URL %q, want %q", ue.URL, tt.wantURL)
 			}
 		})
 	}

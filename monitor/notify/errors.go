@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -229,7 +228,7 @@ func newError(notifier string, err error, resp response, secrets ...secret.Secre
 		e.RetryAfter = parseRetryAfter(resp.retryAfter, time.Now())
 	}
 	e.timeout = isTimeout(err)
-	e.Err = redact(err, notifier == NameWebhook, secrets...)
+	e.Err = secret.ScrubError(err, secrets...)
 	return e
 }
 
@@ -275,52 +274,6 @@ func isTimeout(err error) bool {
 	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// redactedError carries a scrubbed message and, where safe, the chain below.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (r *redactedError) Error() string { return r.msg }
-func (r *redactedError) Unwrap() error { return r.err }
-
-// redact returns err with every secret removed. A *url.Error in the chain
-// whose URL is secret (always for a webhook, where the URL is the
-// credential) is rebuilt with a redacted URL; the chain below it (net and
-// context errors) is kept for errors.Is/As.
-func redact(err error, secretURL bool, secrets ...secret.Secret) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	var ue *url.Error
-	if errors.As(err, &ue) && (secretURL || secret.Scrub(ue.URL, secrets...) != ue.URL) {
-		red := redactURL(ue.URL)
-		msg = strings.ReplaceAll(msg, ue.URL, red)
-		inner := ue.Err
-		if inner != nil && secret.Scrub(inner.Error(), secrets...) != inner.Error() {
-			inner = errors.New(secret.Scrub(inner.Error(), secrets...))
-		}
-		return &redactedError{msg: secret.Scrub(msg, secrets...), err: &url.Error{Op: ue.Op, URL: red, Err: inner}}
-	}
-	scrubbed := secret.Scrub(msg, secrets...)
-	if scrubbed != msg {
-		// Something below quotes a secret: keep only the scrubbed text.
-		return &redactedError{msg: scrubbed}
-	}
-	return err
-}
-
-// redactURL keeps the scheme and host of u and drops its path and query,
-// where a webhook URL keeps its secret.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.Host == "" {
-		return secret.Redacted
-	}
-	return p.Scheme + "://" + p.Host + "/" + secret.Redacted
 }
 
 // deliveryErrors joins the failures of one Notify on one line.

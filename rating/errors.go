@@ -7,7 +7,7 @@ import (
 
 // Reasons a line or event is skipped. Every [ParseError] wraps one of them;
 // test with errors.Is. Their texts are the reason keys of
-// [Summary.Skipped].
+// [Summary.SkippedBy].
 var (
 	ErrSyntax           = errors.New("bad json")
 	ErrTruncated        = errors.New("truncated")

@@ -13,6 +13,22 @@ import (
 // input is reported as ErrSyntax instead of recursing further.
 const maxDepth = 256
 
+// MillisFrom is the smallest timestamp taken as Unix milliseconds rather
+// than seconds: 10¹¹ seconds is the year 5138, 10¹¹ milliseconds March
+// 1973, so no real event time is ambiguous.
+const MillisFrom = 1e11
+
+// UnixSeconds applies the rule sgseq uses for every Unix timestamp it reads
+// (event timestamps, --as-of): a value of [MillisFrom] or more is in
+// milliseconds and is returned in seconds (truncated); a smaller value is
+// already in seconds and is returned as is.
+func UnixSeconds(n int64) int64 {
+	if n >= MillisFrom {
+		return n / 1000
+	}
+	return n
+}
+
 // maxUnixSeconds is the largest timestamp the compact event record holds
 // (the year 2106).
 const maxUnixSeconds = math.MaxUint32
@@ -442,8 +458,7 @@ func (s *scanner) timestamp(i int) (int, error) {
 	return end, nil
 }
 
-// parseTimestamp parses Unix seconds or milliseconds (any value of 1e11 or
-// more is taken as milliseconds). It rejects zero, negative, fractional
+// parseTimestamp parses Unix seconds or milliseconds (see [UnixSeconds]). It rejects zero, negative, fractional
 // garbage and values past 2106.
 func parseTimestamp(v []byte) (int64, bool) {
 	var n int64
@@ -489,9 +504,7 @@ func parseFloatTimestamp(v []byte) (int64, bool) {
 }
 
 func normTimestamp(n int64) (int64, bool) {
-	if n >= 1e11 {
-		n /= 1000
-	}
+	n = UnixSeconds(n)
 	if n <= 0 || n > maxUnixSeconds {
 		return 0, false
 	}

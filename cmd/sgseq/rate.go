@@ -45,8 +45,8 @@ func (f *rateFlags) options() (rating.Options, error) {
 }
 
 // rateParseTime accepts RFC 3339, YYYY-MM-DD (end of that day, UTC) or
-// Unix seconds; like event timestamps, a number of 1e11 or more is taken as
-// milliseconds.
+// Unix seconds; like event timestamps (rating.UnixSeconds), a number of
+// 1e11 or more is taken as milliseconds.
 func rateParseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UTC(), nil
@@ -55,10 +55,7 @@ func rateParseTime(s string) (time.Time, error) {
 		return t.Add(24*time.Hour - time.Second), nil
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
-		if n >= 1e11 {
-			return time.UnixMilli(n).UTC(), nil
-		}
-		return time.Unix(n, 0).UTC(), nil
+		return time.Unix(rating.UnixSeconds(n), 0).UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not RFC 3339, YYYY-MM-DD or Unix seconds", s)
 }

@@ -49,11 +49,20 @@ type Summary struct {
 	Skipped    int64            `json:"skipped"`     // malformed, not used
 	SkippedBy  map[string]int64 `json:"skipped_by"`  // reason → count
 	Contacts   int              `json:"contacts"`    // contacts rated
-	Stars      [6]int           `json:"stars"`       // index 1..5
-	Segments   map[Segment]int  `json:"segments"`    // contacts by segment
-	Sunsets    map[Sunset]int   `json:"sunsets"`     // contacts by sunset recommendation
-	AsOf       time.Time        `json:"as_of"`       // the time the ratings are as of
-	Errors     []*ParseError    `json:"-"`           // the first MaxErrors, in file and line order
+	// Blocks counts the blocks (bounces of type "blocked") used, by
+	// bounce_classification ("unclassified" when none was given);
+	// SenderBlocks those of them the sender caused (Reputation, Content,
+	// Frequency or Volume Too High, Technical): they do not lower any
+	// contact's rating, but they are what SEQ's bounce-classification
+	// metric holds against the sender.
+	Blocks       int64            `json:"blocks"`
+	BlocksBy     map[string]int64 `json:"blocks_by"`
+	SenderBlocks int64            `json:"sender_blocks"`
+	Stars        [6]int           `json:"stars"`    // index 1..5
+	Segments     map[Segment]int  `json:"segments"` // contacts by segment
+	Sunsets      map[Sunset]int   `json:"sunsets"`  // contacts by sunset recommendation
+	AsOf         time.Time        `json:"as_of"`    // the time the ratings are as of
+	Errors       []*ParseError    `json:"-"`        // the first MaxErrors, in file and line order
 }
 
 // Result is the output of [Engine.Rate]: one Rating per contact, sorted by
@@ -128,7 +137,7 @@ func New(opts Options) *Engine {
 }
 
 func (e *Engine) baseSummary() Summary {
-	sum := Summary{Inputs: e.inputs, Bytes: e.bytes, SkippedBy: map[string]int64{},
+	sum := Summary{Inputs: e.inputs, Bytes: e.bytes, SkippedBy: map[string]int64{}, BlocksBy: map[string]int64{},
 		Segments: map[Segment]int{}, Sunsets: map[Sunset]int{}}
 	for _, w := range e.workers {
 		sum.Read += w.read

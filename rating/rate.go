@@ -52,8 +52,9 @@ func (e *Engine) Rate(ctx context.Context) (*Result, error) {
 	after := make([]int64, numParts)
 	used := make([]int64, numParts)
 	kept := make([]int, numParts)
+	blocks := make([][numClasses]int64, numParts)
 	e.parallel(ctx, func(p int, buf *[]record) {
-		kept[p], dups[p], after[p], used[p] = e.ratePart(p, &merged[p], all[offsets[p]:offsets[p+1]], asOf, buf)
+		kept[p], dups[p], after[p], used[p] = e.ratePart(p, &merged[p], all[offsets[p]:offsets[p+1]], asOf, buf, &blocks[p])
 		merged[p] = mergedPart{}
 	})
 	for _, w := range e.workers {
@@ -67,6 +68,16 @@ func (e *Engine) Rate(ctx context.Context) (*Result, error) {
 	}
 	for p := range numParts {
 		sum.Duplicates += dups[p]
+		for c, n := range blocks[p] {
+			if n == 0 {
+				continue
+			}
+			sum.Blocks += n
+			sum.BlocksBy[classOrNone(Classification(c))] += n
+			if Classification(c).SenderSide() {
+				sum.SenderBlocks += n
+			}
+		}
 		sum.AfterAsOf += after[p]
 		sum.Used += used[p]
 	}
@@ -230,14 +241,15 @@ func (e *Engine) scatter(p int, m *mergedPart, consume bool, buf []record) (recs
 // ratePart rates partition p into out (len(m.emails) long) and sorts out by
 // email. A contact whose every event is after asOf did not exist then: it
 // gets no rating. ratePart returns how many ratings it put at the start of
-// out, and how many records were duplicates, after asOf and used.
-func (e *Engine) ratePart(p int, m *mergedPart, out []Rating, asOf uint32, buf *[]record) (kept int, dups, after, used int64) {
+// out, and how many records were duplicates, after asOf and used; blocks
+// counts the blocks used by classification.
+func (e *Engine) ratePart(p int, m *mergedPart, out []Rating, asOf uint32, buf *[]record, blocks *[numClasses]int64) (kept int, dups, after, used int64) {
 	recs, offsets := e.scatter(p, m, true, *buf)
 	*buf = recs
 	var set []uint64
 	for c, email := range m.emails {
 		own := recs[offsets[c]:offsets[c+1]]
-		r, d, a := rateContactBuf(email, own, asOf, nil, &set)
+		r, d, a := rateContactBuf(email, own, asOf, nil, &set, blocks)
 		dups += int64(d)
 		after += int64(a)
 		if u := len(own) - d - a; u > 0 {

@@ -45,10 +45,11 @@ type fields struct {
 	class                           Classification
 	machine                         bool
 
+	asm int64 // asm_group_id; 0 when absent or not an integer
+
 	// Only filled in full mode (decoders, explain).
 	url, useragent, ip []byte
 	categories         [][]byte
-	asm                int64
 }
 
 // scanner is a hand-written, allocation-free JSON scanner for Event Webhook
@@ -280,6 +281,10 @@ func (s *scanner) object(i int) (int, string, error) {
 			var v []byte
 			i, err = s.scalarInto(i, &v)
 			f.class = classOf(v)
+		case "asm_group_id":
+			var v []byte
+			i, err = s.scalarInto(i, &v)
+			f.asm = parseGroupID(v)
 		case "sg_machine_open":
 			var v []byte
 			i, err = s.scalarInto(i, &v)
@@ -349,10 +354,6 @@ func (s *scanner) fullField(key []byte, i int) (int, error) {
 		i, err = s.scalarInto(i, &f.useragent)
 	case "ip":
 		i, err = s.scalarInto(i, &f.ip)
-	case "asm_group_id":
-		var v []byte
-		i, err = s.scalarInto(i, &v)
-		f.asm, _ = strconv.ParseInt(string(v), 10, 64)
 	case "category":
 		if s.buf[i] == '[' {
 			return s.categories(i)
@@ -509,6 +510,19 @@ func normTimestamp(n int64) (int64, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// parseGroupID parses an asm_group_id: a non-negative integer (as a number
+// or a string of digits); anything else gives 0, "no group".
+func parseGroupID(v []byte) int64 {
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' || n > math.MaxInt64/10-10 {
+			return 0
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
 }
 
 // str returns the offset after the string starting at buf[i] == '"'.

@@ -147,7 +147,7 @@ func (w *worker) queue(f *fields) {
 	if k != KindBounce {
 		bt = BounceNone
 	}
-	key := fingerprintOf(f.eventID, k, f.ts, f.messageID)<<fpShift | packInfo(k, f.machine && k == KindOpen, bt, f.class)
+	key := fingerprintOf(f.eventID, k, f.ts, f.messageID, f.asm)<<fpShift | packInfo(k, f.machine && k == KindOpen, bt, f.class)
 	start := len(w.emailArena)
 	w.emailArena = append(w.emailArena, email...)
 	w.batch = append(w.batch, pending{rec: record{ts: ts, key: key}, email: w.emailArena[start:len(w.emailArena):len(w.emailArena)]})
@@ -219,6 +219,7 @@ func (e *Engine) Add(ev Event) {
 	f.kind, f.hasKind = []byte(ev.Kind.String()), ev.Kind != KindUnknown
 	f.eventID, f.messageID = []byte(ev.EventID), []byte(ev.MessageID)
 	f.btype, f.class, f.machine = ev.BounceType, ev.Classification, ev.MachineOpen
+	f.asm = ev.ASMGroupID
 	if _, field, err := sc.check(0); err != nil {
 		w.bad(&ParseError{File: "(added)", Line: int(w.read), Field: field, Err: err})
 		return

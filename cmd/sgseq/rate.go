@@ -252,8 +252,8 @@ func rateWriteExplain(w io.Writer, r rating.Rating, steps []rating.Step) {
 	}
 	fmt.Fprintf(w, "%s: score %d (%s, %s), sunset %s, last engaged %s\n", r.Email, r.Score,
 		rateStars(r.Stars), r.Segment, r.Sunset, last)
-	fmt.Fprintf(w, "  sends %d, human opens %d, machine opens %d, clicks %d, bounces %d, complaints %d, unsubscribes %d\n",
-		r.Sends, r.HumanOpens, r.MachineOpens, r.Clicks, r.Bounces, r.Complaints, r.Unsubscribes)
+	fmt.Fprintf(w, "  sends %d, human opens %d, machine opens %d, clicks %d, bounces %d, complaints %d, unsubscribes %d, sender blocks %d\n",
+		r.Sends, r.HumanOpens, r.MachineOpens, r.Clicks, r.Bounces, r.Complaints, r.Unsubscribes, r.SenderBlocks)
 	rateWriteExplainSteps(w, steps)
 }
 
@@ -269,6 +269,10 @@ func rateWriteExplainSteps(w io.Writer, steps []rating.Step) {
 			ev += " (" + s.BounceType.String() + ")"
 		case s.Kind == rating.KindOpen && s.MachineOpen:
 			ev += " (machine)"
+		case s.Kind == rating.KindGroupUnsubscribe || s.Kind == rating.KindGroupResubscribe:
+			ev += fmt.Sprintf(" (group %d)", s.Group)
+		case s.Kind == rating.KindUnknown:
+			ev = "(as of)"
 		}
 		fmt.Fprintf(w, "  %s  %-40s %6.2f → %6.2f  %s\n", s.Time.Format(time.RFC3339), ev, s.Before, s.After, s.Note)
 	}
@@ -306,6 +310,14 @@ func rateWriteSummary(w io.Writer, s *rating.Summary, took time.Duration, maxErr
 		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
 	}
 	fmt.Fprintln(w)
+	if s.Blocks > 0 {
+		var parts []string
+		for _, k := range rateSortedKeys(s.BlocksBy) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, s.BlocksBy[k]))
+		}
+		fmt.Fprintf(w, "blocks: %d (%s); %d of them the sender's side (Reputation, Content, Frequency or Volume Too High, Technical): not held against contacts, but counted against the sender by SEQ's bounce classification\n",
+			s.Blocks, strings.Join(parts, ", "), s.SenderBlocks)
+	}
 	total := max(1, s.Contacts)
 	fmt.Fprintln(w, "stars:")
 	for st := 5; st >= 1; st-- {

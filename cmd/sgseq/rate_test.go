@@ -78,7 +78,7 @@ func TestRateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHeader := "email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset"
+	wantHeader := "email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset,sender_blocks"
 	if got := strings.Join(rows[0], ","); got != wantHeader {
 		t.Errorf("header %s\nwant   %s", got, wantHeader)
 	}
@@ -419,7 +419,7 @@ func TestRateEmptyInput(t *testing.T) {
 	if strings.Contains(stderr, "1970") || !strings.Contains(stderr, "rated 0 contacts as of (no events)") {
 		t.Errorf("summary:\n%s", stderr)
 	}
-	if strings.TrimSpace(stdout) != "email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset" {
+	if strings.TrimSpace(stdout) != "email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset,sender_blocks" {
 		t.Errorf("output:\n%s", stdout)
 	}
 }

@@ -126,7 +126,9 @@ func sniffReader(r io.Reader, name string) (*bufio.Reader, Format) {
 
 // Decode reads events from r, one at a time, in any supported format
 // (detected from name and content; name is also the file in errors). A
-// malformed line or event yields a *ParseError and decoding goes on; an I/O
+// malformed line or event, or a record over DefaultMaxRecordSize, yields a
+// *ParseError and decoding goes on; input that breaks off (a truncated or
+// corrupt .gz) yields a *ParseError wrapping ErrInputBroken, last; an I/O
 // error is yielded last. Decode is the simple, sequential path; [Engine]
 // reads the same formats much faster.
 func Decode(r io.Reader, name string) iter.Seq2[Event, error] {
@@ -140,9 +142,9 @@ func Decode(r io.Reader, name string) iter.Seq2[Event, error] {
 		}
 		var err error
 		if format == FormatCSV {
-			err = scanCSV(br, name, emit)
+			err = scanCSV(br, name, DefaultMaxRecordSize, emit)
 		} else {
-			err = scanStream(br, name, true, emit)
+			err = scanStream(br, name, true, DefaultMaxRecordSize, emit)
 		}
 		if err != nil {
 			yield(Event{}, err)
@@ -176,9 +178,11 @@ func (f *fields) event() Event {
 }
 
 // scanStream scans JSON input of any shape sequentially, calling emit for
-// every event or malformed event with its line. It stops early when emit
+// every event or malformed event with its line. An object longer than
+// maxRec is skipped as ErrRecordTooLarge; a data fault (see isDataFault)
+// ends the input with an ErrInputBroken error. It stops early when emit
 // returns false. The returned error is an I/O error.
-func scanStream(r io.Reader, name string, full bool, emit func(f *fields, line int, err error) bool) error {
+func scanStream(r io.Reader, name string, full bool, maxRec int, emit func(f *fields, line int, err error) bool) error {
 	sc := scanner{full: full}
 	buf := make([]byte, 0, 1<<20)
 	line := 1   // line number at buf[0]
@@ -193,6 +197,8 @@ func scanStream(r io.Reader, name string, full bool, emit func(f *fields, line i
 		return cursorLine
 	}
 	eof := false
+	var fault error
+	var read int64
 	for {
 		// Fill the buffer.
 		if !eof {
@@ -203,10 +209,14 @@ func scanStream(r io.Reader, name string, full bool, emit func(f *fields, line i
 			}
 			n, err := r.Read(buf[len(buf):cap(buf)])
 			buf = buf[:len(buf)+n]
+			read += int64(n)
 			if err == io.EOF {
 				eof = true
 			} else if err != nil {
-				return fmt.Errorf("read %s: %w", name, err)
+				if !isDataFault(err) {
+					return fmt.Errorf("read %s: %w", name, err)
+				}
+				eof, fault = true, faultError(err, read)
 			}
 			if !eof && len(buf) < cap(buf) {
 				continue
@@ -237,6 +247,10 @@ func scanStream(r io.Reader, name string, full bool, emit func(f *fields, line i
 			}
 		}
 		if eof {
+			if fault != nil {
+				l := lineAt(len(buf))
+				emit(nil, l, &ParseError{File: name, Line: l, Err: fault})
+			}
 			return nil
 		}
 		// Keep the unfinished tail.
@@ -244,7 +258,75 @@ func scanStream(r io.Reader, name string, full bool, emit func(f *fields, line i
 		line = lineAt(rest)
 		n := copy(buf, buf[rest:])
 		buf = buf[:n]
+		if len(buf) > maxRec {
+			// An object over the limit: skip it without keeping it.
+			if !emit(nil, line, &ParseError{File: name, Line: line, Err: tooLarge(maxRec)}) {
+				return nil
+			}
+			var sk valueSkipper
+			for {
+				end, lines := sk.feed(buf)
+				line += lines
+				if end >= 0 {
+					n = copy(buf, buf[end:])
+					buf = buf[:n]
+					break
+				}
+				m, err := r.Read(buf[:cap(buf)])
+				buf = buf[:m]
+				read += int64(m)
+				if err == io.EOF && m == 0 {
+					return nil
+				}
+				if err != nil && err != io.EOF {
+					if !isDataFault(err) {
+						return fmt.Errorf("read %s: %w", name, err)
+					}
+					emit(nil, line, &ParseError{File: name, Line: line, Err: faultError(err, read)})
+					return nil
+				}
+			}
+			cursor, cursorLine = 0, line
+		}
 	}
+}
+
+// valueSkipper follows one JSON value (an object, from its '{') across
+// buffers without keeping it: only its nesting depth and whether it is
+// inside a string.
+type valueSkipper struct {
+	depth          int
+	inStr, escaped bool
+}
+
+// feed consumes b; it returns the offset just after the value's end in b,
+// or -1 if the value goes on, and the newlines consumed.
+func (s *valueSkipper) feed(b []byte) (end, lines int) {
+	for i, c := range b {
+		switch {
+		case c == '\n':
+			lines++
+		case s.inStr:
+			switch {
+			case s.escaped:
+				s.escaped = false
+			case c == '\\':
+				s.escaped = true
+			case c == '"':
+				s.inStr = false
+			}
+		case c == '"':
+			s.inStr = true
+		case c == '{' || c == '[':
+			s.depth++
+		case c == '}' || c == ']':
+			s.depth--
+			if s.depth <= 0 {
+				return i + 1, lines
+			}
+		}
+	}
+	return -1, lines
 }
 
 var nl = []byte{'\n'}
@@ -254,12 +336,25 @@ var csvColumns = []string{"email", "timestamp", "event", "sg_event_id", "sg_mess
 	"bounce_classification", "sg_machine_open", "category", "asm_group_id", "url", "useragent", "ip"}
 
 // scanCSV reads CSV with a header row, calling emit per row. A header
-// without email, timestamp and event columns is an error.
-func scanCSV(r io.Reader, name string, emit func(f *fields, line int, err error) bool) error {
-	cr := csv.NewReader(r)
+// without email, timestamp and event columns is an error. A record longer
+// than maxRec is skipped as ErrRecordTooLarge; a data fault ends the input
+// with an ErrInputBroken error.
+func scanCSV(r io.Reader, name string, maxRec int, emit func(f *fields, line int, err error) bool) error {
+	lim := &csvLimiter{r: r, max: maxRec, line: 1}
+	stopped := false
+	lim.onSkip = func(line int) {
+		if !stopped && !emit(nil, line, &ParseError{File: name, Line: line, Err: tooLarge(maxRec)}) {
+			stopped = true
+		}
+	}
+	cr := csv.NewReader(lim)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
+		return nil
+	}
+	if err != nil && isDataFault(err) {
+		emit(nil, lim.line, &ParseError{File: name, Line: lim.line, Err: faultError(err, lim.n)})
 		return nil
 	}
 	if err != nil {
@@ -287,7 +382,14 @@ func scanCSV(r io.Reader, name string, emit func(f *fields, line int, err error)
 	var sc scanner
 	for {
 		rec, err := cr.Read()
+		if stopped {
+			return nil
+		}
 		if err == io.EOF {
+			return nil
+		}
+		if err != nil && isDataFault(err) {
+			emit(nil, lim.line, &ParseError{File: name, Line: lim.line, Err: faultError(err, lim.n)})
 			return nil
 		}
 		if err != nil {
@@ -353,4 +455,124 @@ func scanCSV(r io.Reader, name string, emit func(f *fields, line int, err error)
 			return nil
 		}
 	}
+}
+
+// csvLimiter passes CSV through record by record, holding at most max
+// bytes of one: a longer record (found by following RFC 4180 quotes, as
+// encoding/csv does) is replaced by as many newlines as it spans, so that
+// the csv.Reader behind it keeps its line numbers and skips it as blank
+// lines, and onSkip is called with its first line. A data fault of the
+// input is returned after the records before it; a record it cut short is
+// dropped.
+type csvLimiter struct {
+	r      io.Reader
+	max    int
+	onSkip func(line int)
+	line   int   // line of the next byte read
+	n      int64 // bytes read
+
+	out      []byte // ready for Read
+	rec      []byte // the record being read
+	recLine  int
+	skipping bool
+	skipped  int // newlines of the record being skipped
+
+	inQuote, fieldStart, afterQuote bool
+	started                         bool
+	in                              []byte
+	err                             error
+}
+
+func (l *csvLimiter) Read(p []byte) (int, error) {
+	for len(l.out) == 0 {
+		if l.err != nil {
+			if l.err == io.EOF && len(l.rec) > 0 && !l.skipping {
+				l.out, l.rec = l.rec, nil // the last record, without a newline
+				continue
+			}
+			return 0, l.err
+		}
+		if l.in == nil {
+			l.in = make([]byte, 64<<10)
+		}
+		n, err := l.r.Read(l.in)
+		l.n += int64(n)
+		l.feed(l.in[:n])
+		if err != nil {
+			l.err = err
+			if l.skipping {
+				l.endRecord() // the input ends inside the record over the limit
+			}
+		}
+	}
+	n := copy(p, l.out)
+	l.out = l.out[n:]
+	if len(l.out) == 0 {
+		l.out = nil
+	}
+	return n, nil
+}
+
+// feed splits b into records.
+func (l *csvLimiter) feed(b []byte) {
+	for _, c := range b {
+		if !l.started {
+			l.started, l.fieldStart, l.recLine = true, true, l.line
+		}
+		if l.afterQuote {
+			l.afterQuote = false
+			if c == '"' {
+				l.inQuote = true // "" inside a quoted field
+			}
+		}
+		end := false
+		switch {
+		case c == '"' && l.inQuote:
+			l.inQuote, l.afterQuote = false, true
+		case c == '"' && l.fieldStart:
+			l.inQuote = true
+		case l.inQuote:
+		case c == ',':
+			l.fieldStart = true
+			l.add(c)
+			continue
+		case c == '\n':
+			end = true
+		}
+		l.fieldStart = false
+		if c == '\n' {
+			l.line++
+		}
+		l.add(c)
+		if end {
+			l.endRecord()
+		}
+	}
+}
+
+func (l *csvLimiter) add(c byte) {
+	if l.skipping {
+		if c == '\n' {
+			l.skipped++
+		}
+		return
+	}
+	l.rec = append(l.rec, c)
+	if len(l.rec) > l.max {
+		l.skipping = true
+		l.skipped = bytes.Count(l.rec, nl)
+		l.rec = l.rec[:0]
+	}
+}
+
+func (l *csvLimiter) endRecord() {
+	if l.skipping {
+		l.out = append(l.out, bytes.Repeat(nl, l.skipped)...)
+		l.onSkip(l.recLine)
+		l.skipping, l.skipped = false, 0
+	} else {
+		l.out = append(l.out, l.rec...)
+		l.rec = l.rec[:0]
+	}
+	l.started = false
 }

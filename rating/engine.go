@@ -30,12 +30,22 @@ type Options struct {
 	Contact string
 	// BlockSize is the read size for line input; 0 means 4 MiB.
 	BlockSize int
+	// MaxRecordSize caps one record: a line of line-oriented JSON, an
+	// object of JSON that spans lines, a CSV record. A longer one is
+	// skipped (reason ErrRecordTooLarge, with its file and line) without
+	// being held in memory, so memory stays bounded whatever the input.
+	// 0 means DefaultMaxRecordSize.
+	MaxRecordSize int
 	// Progress, if set, is called after each block with the bytes of the
 	// current input consumed so far (compressed bytes for .gz).
 	Progress func(name string, done int64)
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }
+
+// DefaultMaxRecordSize is the default Options.MaxRecordSize: 16 MiB, far
+// above any Event Webhook POST body.
+const DefaultMaxRecordSize = 16 << 20
 
 // Summary counts what an [Engine] read and rated.
 type Summary struct {
@@ -112,6 +122,9 @@ func New(opts Options) *Engine {
 	}
 	if opts.BlockSize <= 0 {
 		opts.BlockSize = 4 << 20
+	}
+	if opts.MaxRecordSize <= 0 {
+		opts.MaxRecordSize = DefaultMaxRecordSize
 	}
 	e := &Engine{opts: opts, log: opts.Logger, stdin: os.Stdin,
 		open: func(p string) (io.ReadCloser, error) { return os.Open(p) }}

@@ -2,6 +2,8 @@ package rating
 
 import (
 	"bytes"
+	"compress/flate"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -54,9 +56,9 @@ func (e *Engine) Read(ctx context.Context, name string, r io.Reader) error {
 			return true
 		}
 		if format == FormatCSV {
-			err = scanCSV(br, name, emit)
+			err = scanCSV(br, name, e.opts.MaxRecordSize, emit)
 		} else {
-			err = scanStream(&ctxReader{ctx: ctx, r: br}, name, false, emit)
+			err = scanStream(&ctxReader{ctx: ctx, r: br}, name, false, e.opts.MaxRecordSize, emit)
 		}
 		if err != nil {
 			var pe *ParseError
@@ -109,7 +111,8 @@ var blockPool sync.Pool
 
 type block struct {
 	data []byte
-	seq  int // block number; lines are counted by the workers
+	seq  int   // block number; lines are counted by the workers
+	err  error // instead of data: one line that could not be read (too large, or cut by a fault)
 }
 
 // readLines splits r into blocks of whole lines and parses them on all
@@ -138,6 +141,14 @@ func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *co
 		go func() {
 			defer wg.Done()
 			for b := range work {
+				if b.err != nil {
+					// One line, skipped for b.err.
+					if !stop.Load() && !w.badLine(name, b, 1) {
+						stop.Store(true)
+					}
+					setLines(b.seq, 1)
+					continue
+				}
 				if !stop.Load() {
 					n, ok := w.lines(name, b)
 					setLines(b.seq, n)
@@ -173,6 +184,7 @@ func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *co
 		}
 		buf = append(buf[:0], carry...)
 		eof := false
+		var fault error // the input broke off: keep what came before
 		for len(buf) < cap(buf) {
 			n, rerr := r.Read(buf[len(buf):cap(buf)])
 			buf = buf[:len(buf)+n]
@@ -181,7 +193,11 @@ func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *co
 				break
 			}
 			if rerr != nil {
-				err = fmt.Errorf("read %s: %w", name, rerr)
+				if !isDataFault(rerr) {
+					err = fmt.Errorf("read %s: %w", name, rerr)
+					break
+				}
+				fault, eof = faultError(rerr, cr.n), true
 				break
 			}
 		}
@@ -189,8 +205,34 @@ func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *co
 			break
 		}
 		cut := len(buf)
+		if fault != nil {
+			// The line the input broke off in is lost: the fault is
+			// reported on it.
+			cut = bytes.LastIndexByte(buf, '\n') + 1
+		}
 		if !eof {
 			i := bytes.LastIndexByte(buf, '\n')
+			if i < 0 && len(buf) > e.opts.MaxRecordSize {
+				// A line over the limit: skip to its end without keeping it.
+				rest, serr := skipLine(r, buf[:cap(buf)])
+				carry = append(carry[:0], rest...)
+				free <- buf[:0]
+				work <- block{seq: seq, err: tooLarge(e.opts.MaxRecordSize)}
+				seq++
+				if serr == io.EOF {
+					break
+				}
+				if serr != nil {
+					if !isDataFault(serr) {
+						err = fmt.Errorf("read %s: %w", name, serr)
+						break
+					}
+					work <- block{seq: seq, err: faultError(serr, cr.n)}
+					seq++
+					break
+				}
+				continue
+			}
 			if i < 0 {
 				// One line longer than the block: read on with a bigger buffer.
 				carry = append(carry[:0], buf...)
@@ -202,6 +244,12 @@ func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *co
 		carry = append(carry[:0], buf[cut:]...)
 		work <- block{data: buf[:cut], seq: seq}
 		seq++
+		if fault != nil {
+			carry = carry[:0]
+			// Say where the input broke off, on the line it broke.
+			work <- block{seq: seq, err: fault}
+			seq++
+		}
 		if e.opts.Progress != nil {
 			e.opts.Progress(name, cr.n)
 		}
@@ -249,4 +297,41 @@ func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *co
 		}
 	}
 	return nil
+}
+
+// skipLine reads r up to the end of the current line, using scratch as the
+// read buffer, and returns what it read after the newline (which aliases
+// scratch). err is io.EOF at the end of the input, or a read error.
+func skipLine(r io.Reader, scratch []byte) (rest []byte, err error) {
+	for {
+		n, rerr := r.Read(scratch)
+		if i := bytes.IndexByte(scratch[:n], '\n'); i >= 0 {
+			if rerr == io.EOF && i+1 < n {
+				rerr = nil // the rest is read on the next call, which sees EOF again
+			}
+			return scratch[i+1 : n], rerr
+		}
+		if rerr != nil {
+			return nil, rerr
+		}
+	}
+}
+
+// tooLarge is the error of a record over the size limit.
+func tooLarge(limit int) error {
+	return fmt.Errorf("%w: longer than %d bytes (--max-record-size), skipped", ErrRecordTooLarge, limit)
+}
+
+// isDataFault reports whether err means the input's data broke off or is
+// corrupt (a truncated or damaged .gz), rather than that reading failed:
+// the events read before it are kept.
+func isDataFault(err error) bool {
+	var corrupt flate.CorruptInputError
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) ||
+		errors.Is(err, gzip.ErrHeader) || errors.As(err, &corrupt)
+}
+
+// faultError describes a data fault after n bytes of (decompressed) input.
+func faultError(err error, n int64) error {
+	return fmt.Errorf("%w: %v after %d bytes; reading stopped here, the events before it are kept", ErrInputBroken, err, n)
 }

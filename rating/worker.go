@@ -63,6 +63,14 @@ func (w *worker) lines(name string, b block) (int, bool) {
 		} else {
 			ln, buf = buf, nil
 		}
+		if len(ln) > w.e.opts.MaxRecordSize {
+			if !w.badLine(name, block{seq: b.seq, err: tooLarge(w.e.opts.MaxRecordSize)}, line) {
+				w.flush()
+				return line, false
+			}
+			line++
+			continue
+		}
 		sc.reset(ln, true)
 		for {
 			st, field, err := sc.next()
@@ -89,6 +97,19 @@ func (w *worker) lines(name string, b block) (int, bool) {
 	}
 	w.flush()
 	return line - 1, true
+}
+
+// badLine records line (relative to block b) as skipped for b.err; it
+// returns false in strict mode.
+func (w *worker) badLine(name string, b block, line int) bool {
+	w.read++
+	pe := &ParseError{File: name, Line: line, Err: b.err}
+	kept := len(w.errs)
+	ok := w.bad(pe)
+	if len(w.errs) > kept || w.strict == pe {
+		w.pending = append(w.pending, pendingLine{pe, b.seq})
+	}
+	return ok
 }
 
 type pendingLine struct {

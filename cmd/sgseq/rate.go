@@ -21,19 +21,26 @@ import (
 
 // rateFlags are the flags shared by "rate" and "rate explain".
 type rateFlags struct {
-	asOf    string
-	strict  bool
-	workers int
+	asOf          string
+	strict        bool
+	workers       int
+	maxRecordSize string
 }
 
 func (f *rateFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.asOf, "as-of", "", "rate as of this time (RFC 3339, YYYY-MM-DD or Unix seconds or milliseconds); later events are ignored (default: the newest event)")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "stop at the first malformed line instead of skipping it")
 	cmd.Flags().IntVar(&f.workers, "workers", 0, "parsing goroutines (default: GOMAXPROCS)")
+	cmd.Flags().StringVar(&f.maxRecordSize, "max-record-size", "16MiB", "skip a line, JSON object or CSV record longer than this (bytes, or with k, KiB, M, MiB, G, GiB...); memory stays bounded whatever the input")
 }
 
 func (f *rateFlags) options() (rating.Options, error) {
 	opts := rating.Options{Strict: f.strict, Workers: f.workers}
+	n, err := rateParseSize(f.maxRecordSize)
+	if err != nil {
+		return opts, fmt.Errorf("--max-record-size: %w", err)
+	}
+	opts.MaxRecordSize = n
 	if f.asOf != "" {
 		t, err := rateParseTime(f.asOf)
 		if err != nil {
@@ -58,6 +65,29 @@ func rateParseTime(s string) (time.Time, error) {
 		return time.Unix(rating.UnixSeconds(n), 0).UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not RFC 3339, YYYY-MM-DD or Unix seconds", s)
+}
+
+// rateParseSize parses a byte size: a whole number, optionally followed by
+// k/K/KB/KiB, M/MB/MiB or G/GB/GiB (all powers of 1024).
+func rateParseSize(s string) (int, error) {
+	t := strings.TrimSpace(s)
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') {
+		i--
+	}
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size (for example 16MiB, 512k, 1048576)", s)
+	}
+	shift, ok := map[string]uint{"": 0, "b": 0, "k": 10, "kb": 10, "kib": 10, "m": 20, "mb": 20, "mib": 20, "g": 30, "gb": 30, "gib": 30}[unit]
+	if !ok {
+		return 0, fmt.Errorf("%q: unknown unit %q (want k, KiB, M, MiB, G or GiB)", s, strings.TrimSpace(t[i:]))
+	}
+	if n > (1<<40)>>shift {
+		return 0, fmt.Errorf("%q is too large (at most 1 TiB)", s)
+	}
+	return int(n << shift), nil
 }
 
 func newRateCmd() *cobra.Command {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -421,5 +422,72 @@ func TestRateEmptyInput(t *testing.T) {
 	}
 	if strings.TrimSpace(stdout) != "email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset,sender_blocks" {
 		t.Errorf("output:\n%s", stdout)
+	}
+}
+
+// TestRateRecordLimits: --max-record-size skips a longer line with its
+// file:line and reason; a truncated .gz keeps the events before the break
+// and says where it stopped; --strict makes either exit 1.
+func TestRateRecordLimits(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	line := func(email, kind, id string) string {
+		return fmt.Sprintf(`{"email":%q,"timestamp":1767000000,"event":%q,"sg_event_id":%q}`+"\n", email, kind, id)
+	}
+	long := filepath.Join(dir, "long.ndjson")
+	text := line("a@x.com", "delivered", "1") + `{"email":"b@x.com","timestamp":1767000000,"event":"open","pad":"` + strings.Repeat("x", 4000) + "\"}\n" + line("c@x.com", "delivered", "3")
+	if err := os.WriteFile(long, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var plain strings.Builder
+	for i := range 3000 {
+		plain.WriteString(line(fmt.Sprintf("c%d@x.com", i), "delivered", fmt.Sprint(i)))
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(plain.String()))
+	zw.Close()
+	cut := filepath.Join(dir, "cut.ndjson.gz")
+	if err := os.WriteFile(cut, gz.Bytes()[:gz.Len()/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		stderr   string
+		contacts int
+	}{
+		{"long line skipped", []string{"--max-record-size", "1KiB", long}, 0, long + ":2: record too large: longer than 1024 bytes", 2},
+		{"long line within the default", []string{long}, 0, "skipped 0", 3},
+		{"long line, strict", []string{"--max-record-size", "1k", "--strict", long}, 1, long + ":2: record too large", 0},
+		{"bad size", []string{"--max-record-size", "12 parsecs", long}, 2, `unknown unit "parsecs"`, 0},
+		{"truncated gzip", []string{cut}, 0, "input broken off: unexpected EOF after", -1},
+		{"truncated gzip, strict", []string{"--strict", cut}, 1, "input broken off", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			stdout, stderr, err := rateRun(t, tc.args...)
+			code := 0
+			var ee *exitError
+			switch {
+			case errors.As(err, &ee):
+				code = ee.code
+				stderr += ee.err.Error()
+			case err != nil:
+				code = 2
+				stderr += err.Error()
+			}
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) {
+				t.Fatalf("exit %d, want %d; stderr:\n%s\nwant it to contain %q", code, tc.code, stderr, tc.stderr)
+			}
+			rows := strings.Count(stdout, "\n") - 1
+			switch {
+			case tc.contacts > 0 && rows != tc.contacts:
+				t.Errorf("%d contacts rated, want %d:\n%s", rows, tc.contacts, stdout)
+			case tc.contacts < 0 && (rows < 100 || rows >= 3000):
+				t.Errorf("%d contacts rated from the half file, want the ones before the break", rows)
+			}
+		})
 	}
 }

@@ -39,11 +39,11 @@ func evLine(email string, ts int64, kind, id string) string {
 
 // TestRecordSizeCap: a record over Options.MaxRecordSize is skipped with
 // its line and reason, in every input shape, without being held in memory:
-// a 64 MiB record allocates far less than its size. The events around it
+// a 128 MiB record allocates far less than its size. The events around it
 // are kept.
 func TestRecordSizeCap(t *testing.T) {
 	// Not parallel: it measures the bytes allocated.
-	const huge = 64 << 20
+	const huge = 128 << 20
 	const limit = 1 << 20
 	good := evLine("a@x.com", 1767000000, "delivered", "d1") + "\n" + evLine("a@x.com", 1767000100, "open", "o1") + "\n"
 	after := evLine("b@x.com", 1767000200, "delivered", "d2") + "\n"

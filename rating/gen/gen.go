@@ -3,9 +3,12 @@
 //
 // The generator simulates a sender with three lists mailed at different
 // cadences (daily, weekly, monthly) and contacts that follow personas:
-// champions, engaged, low, dormant, new, Apple-MPP machine openers,
-// bouncers (hard and soft), complainers, unsubscribers and
-// unsubscribe-then-resubscribe contacts. Events look like the real webhook
+// champions, engaged (also on one list only), low, dormant, new, Apple-MPP
+// machine openers, hard bouncers and bounced champions, soft bouncers,
+// engaged contacts with a mailbox block or with blocks the sender caused,
+// complainers, unsubscribers (global and from one group) and
+// unsubscribe-then-resubscribe contacts. [Expected] gives each persona the
+// star range Mailchimp's contact-rating article assigns its behaviour. Events look like the real webhook
 // posts (about 500 bytes each: user agents, categories, custom arguments
 // merged at the top level, a nested object, url, ip, sg_message_id,
 // sg_event_id), arrive roughly in time order with some out-of-order

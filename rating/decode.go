@@ -302,27 +302,37 @@ type valueSkipper struct {
 // feed consumes b; it returns the offset just after the value's end in b,
 // or -1 if the value goes on, and the newlines consumed.
 func (s *valueSkipper) feed(b []byte) (end, lines int) {
-	for i, c := range b {
+	for i := 0; i < len(b); {
+		if s.escaped {
+			s.escaped = false
+			i++
+			continue
+		}
+		// Jump to the next byte that matters.
+		special := "\"{}[]\n"
+		if s.inStr {
+			special = "\"\\\n"
+		}
+		k := bytes.IndexAny(b[i:], special)
+		if k < 0 {
+			return -1, lines
+		}
+		i += k
+		c := b[i]
+		i++
 		switch {
 		case c == '\n':
 			lines++
-		case s.inStr:
-			switch {
-			case s.escaped:
-				s.escaped = false
-			case c == '\\':
-				s.escaped = true
-			case c == '"':
-				s.inStr = false
-			}
+		case s.inStr && c == '\\':
+			s.escaped = true
 		case c == '"':
-			s.inStr = true
+			s.inStr = !s.inStr
 		case c == '{' || c == '[':
 			s.depth++
-		case c == '}' || c == ']':
+		default: // '}' or ']'
 			s.depth--
 			if s.depth <= 0 {
-				return i + 1, lines
+				return i, lines
 			}
 		}
 	}
@@ -515,7 +525,29 @@ func (l *csvLimiter) Read(p []byte) (int, error) {
 
 // feed splits b into records.
 func (l *csvLimiter) feed(b []byte) {
-	for _, c := range b {
+	for len(b) > 0 {
+		// Runs that cannot end a field or a record are passed in bulk: the
+		// inside of a quoted field up to its next quote, the rest of an
+		// unquoted field up to the next comma or newline (a quote there is
+		// a bare quote, which encoding/csv reports).
+		if l.started && !l.afterQuote && (l.inQuote || !l.fieldStart) {
+			var i int
+			if l.inQuote {
+				i = bytes.IndexByte(b, '"')
+			} else {
+				i = bytes.IndexAny(b, ",\n")
+			}
+			if i < 0 {
+				i = len(b)
+			}
+			if i > 0 {
+				l.addRun(b[:i])
+				b = b[i:]
+				continue
+			}
+		}
+		c := b[0]
+		b = b[1:]
 		if !l.started {
 			l.started, l.fieldStart, l.recLine = true, true, l.line
 		}
@@ -523,6 +555,8 @@ func (l *csvLimiter) feed(b []byte) {
 			l.afterQuote = false
 			if c == '"' {
 				l.inQuote = true // "" inside a quoted field
+				l.add(c)
+				continue
 			}
 		}
 		end := false
@@ -540,9 +574,6 @@ func (l *csvLimiter) feed(b []byte) {
 			end = true
 		}
 		l.fieldStart = false
-		if c == '\n' {
-			l.line++
-		}
 		l.add(c)
 		if end {
 			l.endRecord()
@@ -550,7 +581,26 @@ func (l *csvLimiter) feed(b []byte) {
 	}
 }
 
+// addRun adds bytes that neither end a field nor start or end a quote.
+func (l *csvLimiter) addRun(run []byte) {
+	n := bytes.Count(run, nl)
+	l.line += n
+	if l.skipping {
+		l.skipped += n
+		return
+	}
+	l.rec = append(l.rec, run...)
+	if len(l.rec) > l.max {
+		l.skipping = true
+		l.skipped = bytes.Count(l.rec, nl)
+		l.rec = l.rec[:0]
+	}
+}
+
 func (l *csvLimiter) add(c byte) {
+	if c == '\n' {
+		l.line++
+	}
 	if l.skipping {
 		if c == '\n' {
 			l.skipped++

@@ -225,3 +225,45 @@ func TestBrokenInputDecode(t *testing.T) {
 		})
 	}
 }
+
+// TestCSVLimiterPassesRecords: under the limit the limiter passes CSV
+// through unchanged whatever its quoting, read in any chunk size; over it a
+// record becomes as many newlines as it spans.
+func TestCSVLimiterPassesRecords(t *testing.T) {
+	t.Parallel()
+	in := "email,timestamp,event,category\n" +
+		"a@x.com,1,open,\"a, \"\"quoted\"\" and\nmulti-line\"\n" +
+		"b@x.com,2,open,\"\"\"\"\n" +
+		"c@x.com,3,open,bare\"quote\n" +
+		"d@x.com,4,open,\"\"\r\n" +
+		"e@x.com,5,open,last"
+	for _, chunk := range []int{1, 2, 7, 1 << 20} {
+		var skipped []int
+		l := &csvLimiter{r: &chunkReader{s: in, n: chunk}, max: 1 << 20, line: 1, onSkip: func(line int) { skipped = append(skipped, line) }}
+		out, err := io.ReadAll(l)
+		if err != nil || string(out) != in || len(skipped) != 0 {
+			t.Errorf("chunk %d: %v, skipped %v, output\n%q\nwant\n%q", chunk, err, skipped, out, in)
+		}
+		var lines []int
+		l = &csvLimiter{r: &chunkReader{s: in, n: chunk}, max: 32, line: 1, onSkip: func(line int) { lines = append(lines, line) }}
+		out, _ = io.ReadAll(l)
+		if want := "email,timestamp,event,category\n\n\nb@x.com,2,open,\"\"\"\"\nc@x.com,3,open,bare\"quote\nd@x.com,4,open,\"\"\r\ne@x.com,5,open,last"; string(out) != want || fmt.Sprint(lines) != "[2]" {
+			t.Errorf("chunk %d, limit 32: skipped %v, output\n%q\nwant\n%q", chunk, lines, out, want)
+		}
+	}
+}
+
+// chunkReader reads s n bytes at a time.
+type chunkReader struct {
+	s string
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.s == "" {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), c.n)], c.s)
+	c.s = c.s[k:]
+	return k, nil
+}

@@ -34,16 +34,17 @@
 // so a mail weighs the time it stands for: a monthly mail 30, a weekly 7,
 // a daily 1. The first human open or click of a window (machine opens,
 // sg_machine_open: true, never count) makes it an engaged mail. The model
-// keeps two sums, engaged weight E and mail weight N, both decayed with
-// time:
+// keeps two sums, engaged weight E and mail weight N, that age with the
+// mail sent:
 //
 //	start (first delivery or engagement):  E = 0, N = PriorWeight (28 d of unanswered mail)
-//	between events, over Δt days:          E, N ×= 2^(−Δt / H),  H = 45 d + 75 d × share
+//	each delivery after the first:         E, N ×= 2^(−w / H),  H = 45 d + 75 d × share
 //	engaged mail (first open/click):       E += w, N += w
 //	missed mail (next delivery, no open):  N += w
 //	share = E / N
 //
-// Recent mail weighs more (the decay); a missed monthly mail costs more
+// Recent mail weighs more (the ageing, which a pause in sending does not
+// advance beyond MaxGap); a missed monthly mail costs more
 // than a missed weekly one (its weight); high engagement is remembered
 // longer than low (H grows from 45 to 120 days with the share); and a new
 // contact earns its stars over weeks (the prior), not with its first open.
@@ -67,7 +68,7 @@
 //	daily list, opens one mail in two, 8 weeks:  share 0.20 after the first open, 0.40 after
 //	  56 days: s = 2.56 → score 3, 4★; one daily miss costs 0.06 (2.09 → 2.03)
 //	weekly list, opens every mail: s 1.00, 2.01, 3.00, 3.84 ... 7.29 after 12 weeks (5★);
-//	  each missed weekly mail then costs about 0.9 (7.29 → 6.35 → 5.57 → 4.90 → 4.33);
+//	  each missed weekly mail then costs about 0.9 (7.29 → 6.35 → 5.56 → 4.90 → 4.33);
 //	  30 days after the first unanswered mail it is dormant (0, 2★, sunset send_less)
 //	monthly list, opens every mail: s 1.00, 5.10, 6.96, 7.93 (5★); one missed
 //	  monthly mail costs 3.55 (7.93 → 4.38), the next open brings it to 5.62

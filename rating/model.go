@@ -27,9 +27,9 @@ const (
 	MinGap          = 6 * time.Hour
 	MaxGap          = 30 * 24 * time.Hour
 	FirstMailWeight = 7 * 24 * time.Hour
-	// The memory of past mail halves every HalfLifeLow at share 0, every
-	// HalfLifeHigh at share 1, in between linearly: high engagement is
-	// remembered longer than low.
+	// The memory of past mail halves every HalfLifeLow of mail sent (in
+	// mail weight) at share 0, every HalfLifeHigh at share 1, in between
+	// linearly: high engagement is remembered longer than low.
 	HalfLifeLow  = 45 * 24 * time.Hour
 	HalfLifeHigh = 120 * 24 * time.Hour
 	// A contact whose mail has gone unanswered for DormantAfter and at

@@ -651,7 +651,7 @@ func TestHighScoreBoundary(t *testing.T) {
 		{"block at 5.5 (shown 6)", 5.5, BounceBlocked, -BlockPenalty},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := model{at: 1, mail: 100}
+			m := model{started: true, mail: 100}
 			m.eng = 100 * shareFor(tc.v) * 1.000001
 			shown := RoundScore(m.score(1))
 			var r Rating

@@ -29,10 +29,9 @@ type model struct {
 
 	last float64 // the score after the latest event (for explain)
 
-	// Share of mail engaged with: engaged and total mail weight in days,
-	// both decayed to time at.
+	// Share of mail engaged with: engaged and total mail weight in days.
 	eng, mail float64
-	at        uint32
+	started   bool // the prior is in
 
 	lastSend uint32  // time of the latest delivered mail; 0 before the first
 	win      float64 // weight of the current mail window (days); 0 before any
@@ -65,20 +64,20 @@ func (m *model) share() float64 {
 	return min(1, m.eng/m.mail)
 }
 
-// decayTo ages the mail weights to time t. The first call starts them with
-// the prior: PriorWeight of unanswered mail.
-func (m *model) decayTo(t uint32) {
-	if m.at == 0 {
-		m.mail, m.at = priorDays, t
-		return
+// start gives a contact's first delivery or engagement the prior:
+// PriorWeight of unanswered mail.
+func (m *model) start() {
+	if !m.started {
+		m.mail, m.started = priorDays, true
 	}
-	if t <= m.at {
-		return
-	}
-	f := math.Exp2(-float64(t-m.at) / halfLife(m.share()))
+}
+
+// age ages the mail weights by one mail of weight w days: the memory halves
+// every halfLife of mail sent, so a pause in sending does not age it.
+func (m *model) age(w float64) {
+	f := math.Exp2(-w * daySecs / halfLife(m.share()))
 	m.eng *= f
 	m.mail *= f
-	m.at = t
 }
 
 func (m *model) markActive(t uint32) bool {
@@ -215,7 +214,7 @@ func (m *model) apply(rec record, r *Rating) string {
 // timeNote says what time alone changed since the previous event: the
 // contact became dormant, or a mark ran out.
 func (m *model) timeNote(t uint32) string {
-	if m.at == 0 {
+	if !m.started && m.mark == 0 {
 		return ""
 	}
 	now := m.score(t)
@@ -234,16 +233,18 @@ func (m *model) timeNote(t uint32) string {
 // deliver opens a new mail window at t, judging the previous one.
 func (m *model) deliver(t uint32) string {
 	wasDormant := m.explain && m.dormant(t)
-	m.decayTo(t)
-	missed := m.lastSend != 0 && !m.credited
-	var before float64
-	if missed {
-		before = m.share()
-		m.mail += m.win
-	}
+	m.start()
 	w := firstDays
 	if m.lastSend != 0 {
 		w = float64(min(maxGapSecs, max(minGapSecs, t-m.lastSend))) / daySecs
+	}
+	missed := m.lastSend != 0 && !m.credited
+	before := m.share()
+	if m.lastSend != 0 {
+		m.age(w)
+	}
+	if missed {
+		m.mail += m.win
 	}
 	if m.firstSend == 0 {
 		m.firstSend = t
@@ -278,7 +279,7 @@ func (m *model) engage(t uint32, what string) string {
 	if m.win == 0 {
 		m.win = firstDays // engagement before any delivery: a mail of its own
 	}
-	m.decayTo(t)
+	m.start()
 	before := m.share()
 	m.eng += m.win
 	m.mail += m.win
@@ -325,8 +326,7 @@ func (m *model) bounce(t uint32, rec record, r *Rating) string {
 	r.Bounces++
 	high := RoundScore(m.score(t)) >= HighScore
 	// Either way the contact starts over: no memory of its mail.
-	m.decayTo(t)
-	m.eng, m.mail, m.at = 0, priorDays, t
+	m.eng, m.mail, m.started = 0, priorDays, true
 	m.fresh, m.credited = false, true
 	if high {
 		m.mark, m.hardBounced = 0, false
@@ -339,7 +339,7 @@ func (m *model) bounce(t uint32, rec record, r *Rating) string {
 // traceAsOf reports an as-of step when time alone moved the score after
 // the last event.
 func (m *model) traceAsOf(trace func(Step)) {
-	if trace == nil || m.at == 0 {
+	if trace == nil || (!m.started && m.mark == 0) {
 		return
 	}
 	now := m.score(m.asOf)

@@ -700,3 +700,38 @@ func TestSameSecondOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainAsOfStep: when time alone moves the score after the last event
+// (mail unanswered long enough to make the contact dormant), Explain ends
+// with an as-of step that says so, and its score is the rating's.
+func TestExplainAsOfStep(t *testing.T) {
+	t.Parallel()
+	b := engageEvery(20, 1, week)
+	first := t0.Add(20 * week)
+	b.mails(first, 3, week, nil) // unanswered, the last 2 weeks after the first
+	asOf := first.Add(31 * day)
+	e := New(Options{AsOf: asOf})
+	for _, ev := range b.list {
+		e.Add(ev)
+	}
+	r, steps, err := e.Explain(b.email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := steps[len(steps)-1]
+	if last.Kind != KindUnknown || !last.Time.Equal(asOf) || last.After != 0 || last.Before <= 0 || !strings.Contains(last.Note, "dormant") {
+		t.Errorf("last step %+v, want an as-of step to 0 (dormant)", last)
+	}
+	if r.Segment != SegmentDormant || r.Value != last.After || r.Sunset != SunsetSendLess {
+		t.Errorf("rating %+v", r)
+	}
+	// Without the as-of time passing, no such step.
+	e2 := New(Options{AsOf: first.Add(15 * day)})
+	for _, ev := range b.list {
+		e2.Add(ev)
+	}
+	_, steps, _ = e2.Explain(b.email)
+	if k := steps[len(steps)-1].Kind; k == KindUnknown {
+		t.Errorf("an as-of step where time changed nothing: %+v", steps[len(steps)-1])
+	}
+}

@@ -491,3 +491,66 @@ func TestRateRecordLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestRateExplainGroupsAndAsOf: explain names the group of group events,
+// counts sender blocks, and ends with an "(as of)" line when time alone
+// made the contact dormant.
+func TestRateExplainGroupsAndAsOf(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	ts := int64(1767000000)
+	ev := func(kind, extra string) {
+		fmt.Fprintf(&b, `{"email":"a@x.com","timestamp":%d,"event":%q,"sg_event_id":"e%d"%s}`+"\n", ts, kind, ts, extra)
+	}
+	for range 10 {
+		ev("delivered", "")
+		ts += 3600
+		ev("open", "")
+		ts += 7*86400 - 3600
+	}
+	ev("bounce", `,"type":"blocked","bounce_classification":"Reputation"`)
+	ts += 60
+	ev("group_unsubscribe", `,"asm_group_id":42`)
+	ts += 60
+	ev("group_resubscribe", `,"asm_group_id":42`)
+	for range 3 {
+		ts += 7 * 86400
+		ev("delivered", "")
+	}
+	path := filepath.Join(t.TempDir(), "a.ndjson")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	asOf := time.Unix(ts+17*86400, 0).UTC().Format(time.RFC3339)
+	stdout, stderr, err := rateRun(t, "explain", "--as-of", asOf, "a@x.com", path)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, want := range []string{
+		"sender blocks 1",
+		"bounce (blocked, Reputation)",
+		"the sender's side, not the contact's: no effect",
+		"group_unsubscribe (group 42)",
+		"group_resubscribe (group 42)",
+		"resubscribe to group 42 after an unsubscribe",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("explain output lacks %q:\n%s", want, stdout)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if !strings.Contains(lines[0], "at_risk") {
+		t.Errorf("header %q, want at_risk (resubscribed)", lines[0])
+	}
+	// Past the mark: the rating follows the share again, and the as-of
+	// line shows the dormancy time alone brought.
+	asOf = time.Unix(ts+200*86400, 0).UTC().Format(time.RFC3339)
+	stdout, _, err = rateRun(t, "explain", "--as-of", asOf, "a@x.com", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.Split(strings.TrimSpace(stdout), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "(as of)") || !strings.Contains(lines[0], "dormant") {
+		t.Errorf("header %q, last line %q; want dormant and an (as of) line", lines[0], last)
+	}
+}

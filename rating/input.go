@@ -2,8 +2,6 @@ package rating
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -297,41 +295,4 @@ func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *co
 		}
 	}
 	return nil
-}
-
-// skipLine reads r up to the end of the current line, using scratch as the
-// read buffer, and returns what it read after the newline (which aliases
-// scratch). err is io.EOF at the end of the input, or a read error.
-func skipLine(r io.Reader, scratch []byte) (rest []byte, err error) {
-	for {
-		n, rerr := r.Read(scratch)
-		if i := bytes.IndexByte(scratch[:n], '\n'); i >= 0 {
-			if rerr == io.EOF && i+1 < n {
-				rerr = nil // the rest is read on the next call, which sees EOF again
-			}
-			return scratch[i+1 : n], rerr
-		}
-		if rerr != nil {
-			return nil, rerr
-		}
-	}
-}
-
-// tooLarge is the error of a record over the size limit.
-func tooLarge(limit int) error {
-	return fmt.Errorf("%w: longer than %d bytes (--max-record-size), skipped", ErrRecordTooLarge, limit)
-}
-
-// isDataFault reports whether err means the input's data broke off or is
-// corrupt (a truncated or damaged .gz), rather than that reading failed:
-// the events read before it are kept.
-func isDataFault(err error) bool {
-	var corrupt flate.CorruptInputError
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) ||
-		errors.Is(err, gzip.ErrHeader) || errors.As(err, &corrupt)
-}
-
-// faultError describes a data fault after n bytes of (decompressed) input.
-func faultError(err error, n int64) error {
-	return fmt.Errorf("%w: %v after %d bytes; reading stopped here, the events before it are kept", ErrInputBroken, err, n)
 }

@@ -226,7 +226,6 @@ func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *co
 						break
 					}
 					work <- block{seq: seq, err: faultError(serr, cr.n)}
-					seq++
 					break
 				}
 				continue

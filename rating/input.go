@@ -111,6 +111,9 @@ type block struct {
 	data []byte
 	seq  int   // block number; lines are counted by the workers
 	err  error // instead of data: one line that could not be read (too large, or cut by a fault)
+	// prev: err is about the line of the block before (a fault inside a
+	// line skipped as too large); the block holds no line of its own.
+	prev bool
 }
 
 // readLines splits r into blocks of whole lines and parses them on all
@@ -141,10 +144,14 @@ func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *co
 			for b := range work {
 				if b.err != nil {
 					// One line, skipped for b.err.
-					if !stop.Load() && !w.badLine(name, b, 1) {
+					line, lines := 1, 1
+					if b.prev {
+						line, lines = 0, 0
+					}
+					if !stop.Load() && !w.badLine(name, b, line) {
 						stop.Store(true)
 					}
-					setLines(b.seq, 1)
+					setLines(b.seq, lines)
 					continue
 				}
 				if !stop.Load() {
@@ -225,7 +232,7 @@ func (e *Engine) readLines(ctx context.Context, name string, r io.Reader, cr *co
 						err = fmt.Errorf("read %s: %w", name, serr)
 						break
 					}
-					work <- block{seq: seq, err: faultError(serr, cr.n)}
+					work <- block{seq: seq, err: faultError(serr, cr.n), prev: true}
 					break
 				}
 				continue

@@ -267,3 +267,32 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 	c.s = c.s[k:]
 	return k, nil
 }
+
+// TestBrokenInsideLongLine: an input that breaks off inside a line over
+// the limit reports both, and keeps the events before.
+func TestBrokenInsideLongLine(t *testing.T) {
+	t.Parallel()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(evLine("a@x.com", 1767000000, "delivered", "d1") + "\n" + `{"pad":"` + strings.Repeat("x", 3<<20) + `"}` + "\n"))
+	zw.Close()
+	zr, err := gzip.NewReader(bytes.NewReader(gz.Bytes()[:gz.Len()-20]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{MaxRecordSize: 1 << 20, BlockSize: 64 << 10})
+	if err := e.Read(context.Background(), "cut.gz", zr); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Rate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if s.Used != 1 || s.SkippedBy[ErrRecordTooLarge.Error()] != 1 || s.SkippedBy[ErrInputBroken.Error()] != 1 {
+		t.Errorf("used %d, skipped %v; want 1 used, one too large, one broken", s.Used, s.SkippedBy)
+	}
+	if len(s.Errors) != 2 || s.Errors[0].Line != 2 || s.Errors[1].Line != 2 {
+		t.Errorf("errors %v, want cut.gz:2 twice", s.Errors)
+	}
+}

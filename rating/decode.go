@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -404,7 +403,7 @@ func scanCSV(r io.Reader, name string, maxRec int, emit func(f *fields, line int
 			}
 		}
 		if a := get(9); len(a) > 0 {
-			f.asm, _ = strconv.ParseInt(strings.TrimSpace(string(a)), 10, 64)
+			f.asm = parseGroupID(bytes.TrimSpace(a))
 		}
 		f.url, f.useragent, f.ip = get(10), get(11), get(12)
 		if _, field, err := sc.check(0); err != nil {

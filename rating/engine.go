@@ -60,7 +60,7 @@ type Summary struct {
 	SkippedBy  map[string]int64 `json:"skipped_by"`  // reason → count
 	Contacts   int              `json:"contacts"`    // contacts rated
 	// Blocks counts the blocks (bounces of type "blocked") used, by
-	// bounce_classification ("unclassified" when none was given);
+	// bounce_classification ("no classification" when none was given);
 	// SenderBlocks those of them the sender caused (Reputation, Content,
 	// Frequency or Volume Too High, Technical): they do not lower any
 	// contact's rating, but they are what SEQ's bounce-classification

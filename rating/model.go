@@ -378,7 +378,7 @@ func rateContactBuf(email string, recs []record, asOf uint32, trace func(Step), 
 
 func classOrNone(c Classification) string {
 	if c == ClassNone {
-		return "unclassified"
+		return "no classification"
 	}
 	return c.String()
 }

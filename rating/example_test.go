@@ -106,3 +106,27 @@ func ExampleDecode() {
 	// bob@example.com 1767000200 bounce machine=false [] "blocked" "Technical"
 	// skipped: webhook.json:3: timestamp: missing timestamp
 }
+
+func ExampleUnixSeconds() {
+	// Event timestamps and --as-of take seconds or, from 10¹¹ up,
+	// milliseconds.
+	fmt.Println(rating.UnixSeconds(1767000000), rating.UnixSeconds(1767000000123))
+	// Output:
+	// 1767000000 1767000000
+}
+
+func ExampleOptions_maxRecordSize() {
+	// A line over the limit is skipped, with its line, without being held.
+	in := `{"email":"a@x.com","timestamp":1767000000,"event":"delivered"}
+{"email":"b@x.com","timestamp":1767000000,"event":"delivered","pad":"` + strings.Repeat("x", 2000) + `"}
+`
+	e := rating.New(rating.Options{MaxRecordSize: 1024})
+	if err := e.Read(context.Background(), "events.ndjson", strings.NewReader(in)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, _ := e.Rate(context.Background())
+	fmt.Println(len(res.Ratings), "rated;", res.Summary.Errors[0])
+	// Output:
+	// 1 rated; events.ndjson:2: record too large: longer than 1024 bytes (--max-record-size), skipped
+}

@@ -45,7 +45,7 @@ func isDataFault(err error) bool {
 
 // faultError describes a data fault after n bytes of (decompressed) input.
 func faultError(err error, n int64) error {
-	return fmt.Errorf("%w: %v after %d bytes; reading stopped here, the events before it are kept", ErrInputBroken, err, n)
+	return fmt.Errorf("%w: %v after %d bytes; reading stopped here", ErrInputBroken, err, n)
 }
 
 // valueSkipper follows one JSON value (an object, from its '{') across

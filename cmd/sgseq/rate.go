@@ -101,11 +101,15 @@ func newRateCmd() *cobra.Command {
 		Long: `Rate reads SendGrid Event Webhook data (JSON arrays as posted, NDJSON or CSV
 with a header; .gz by extension; - for stdin) and writes one rating per
 contact: email, score, stars, segment, last_engaged, sends, human_opens,
-machine_opens, clicks, bounces, complaints, unsubscribes, sunset.
+machine_opens, clicks, bounces, complaints, unsubscribes, sunset,
+sender_blocks.
 
-A summary (events read/used/duplicates/skipped, contacts by stars, segment
-and sunset recommendation) goes to stderr. Malformed lines are skipped and
-listed with file:line; --strict stops at the first one (exit status 1).`,
+A summary (events read/used/duplicates/skipped, blocks by classification,
+contacts by stars, segment and sunset recommendation) goes to stderr.
+Malformed lines, and records over --max-record-size, are skipped and listed
+with file:line; an input that breaks off (a truncated .gz) keeps the events
+before the break and says where it stopped; --strict stops at the first
+problem (exit status 1).`,
 		Example: `  sgseq rate events.ndjson > ratings.csv
   sgseq rate -o json --out ratings.json webhook-*.json.gz
   sgseq rate --as-of 2026-10-01 events.csv

@@ -67,7 +67,7 @@
 //
 //	daily list, opens one mail in two, 8 weeks:  share 0.20 after the first open, 0.40 after
 //	  56 days: s = 2.56 → score 3, 4★; one daily miss costs 0.06 (2.09 → 2.03)
-//	weekly list, opens every mail: s 1.00, 2.01, 3.00, 3.84 ... 7.29 after 12 weeks (5★);
+//	weekly list, opens every mail: s 1.00, 2.00, 3.00, 3.84 ... 7.29 after 12 weeks (5★);
 //	  each missed weekly mail then costs about 0.9 (7.29 → 6.35 → 5.56 → 4.90 → 4.33);
 //	  30 days after the first unanswered mail it is dormant (0, 2★, sunset send_less)
 //	monthly list, opens every mail: s 1.00, 5.10, 6.96, 7.93 (5★); one missed

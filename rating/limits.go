@@ -110,7 +110,8 @@ type csvLimiter struct {
 	line   int   // line of the next byte read
 	n      int64 // bytes read
 
-	out      []byte // ready for Read
+	out      []byte // ready for Read from opos on
+	opos     int
 	rec      []byte // the record being read
 	recLine  int
 	skipping bool
@@ -123,10 +124,10 @@ type csvLimiter struct {
 }
 
 func (l *csvLimiter) Read(p []byte) (int, error) {
-	for len(l.out) == 0 {
+	for l.opos == len(l.out) {
 		if l.err != nil {
 			if l.err == io.EOF && len(l.rec) > 0 && !l.skipping {
-				l.out, l.rec = l.rec, nil // the last record, without a newline
+				l.out, l.rec = append(l.out, l.rec...), l.rec[:0] // the last record, without a newline
 				continue
 			}
 			return 0, l.err
@@ -144,10 +145,10 @@ func (l *csvLimiter) Read(p []byte) (int, error) {
 			}
 		}
 	}
-	n := copy(p, l.out)
-	l.out = l.out[n:]
-	if len(l.out) == 0 {
-		l.out = nil
+	n := copy(p, l.out[l.opos:])
+	l.opos += n
+	if l.opos == len(l.out) {
+		l.out, l.opos = l.out[:0], 0 // drained: reuse the buffer
 	}
 	return n, nil
 }
@@ -155,6 +156,16 @@ func (l *csvLimiter) Read(p []byte) (int, error) {
 // feed splits b into records.
 func (l *csvLimiter) feed(b []byte) {
 	for len(b) > 0 {
+		// The common case: a whole record on one line without quotes,
+		// under the limit, passes as it is.
+		if !l.started {
+			if i := bytes.IndexByte(b, '\n'); i >= 0 && i < l.max && endsRecord(b[:i]) {
+				l.out = append(l.out, b[:i+1]...)
+				l.line++
+				b = b[i+1:]
+				continue
+			}
+		}
 		// Runs that cannot end a field or a record are passed in bulk: the
 		// inside of a quoted field up to its next quote, the rest of an
 		// unquoted field up to the next comma or newline (a quote there is
@@ -207,6 +218,38 @@ func (l *csvLimiter) feed(b []byte) {
 		if end {
 			l.endRecord()
 		}
+	}
+}
+
+// endsRecord reports whether a record that starts with line ends at the
+// newline after it: whether line leaves no quoted field open (RFC 4180
+// quotes, as encoding/csv reads them: a quote opens a field only at its
+// start, "" inside one is a quote).
+func endsRecord(line []byte) bool {
+	for i := 0; ; {
+		k := bytes.IndexByte(line[i:], '"')
+		if k < 0 {
+			return true
+		}
+		i += k
+		if i > 0 && line[i-1] != ',' {
+			i++ // a bare quote: it opens nothing
+			continue
+		}
+		// A quoted field: find its closing quote ("" is a quote).
+		for {
+			k := bytes.IndexByte(line[i+1:], '"')
+			if k < 0 {
+				return false // still open at the end of the line
+			}
+			i += 1 + k
+			if i+1 < len(line) && line[i+1] == '"' {
+				i++
+				continue
+			}
+			break
+		}
+		i++
 	}
 }
 

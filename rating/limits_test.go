@@ -296,3 +296,26 @@ func TestBrokenInsideLongLine(t *testing.T) {
 		t.Errorf("errors %v, want cut.gz:2 twice", s.Errors)
 	}
 }
+
+// TestEndsRecord: whether a CSV line leaves a quoted field open, as
+// encoding/csv reads quotes.
+func TestEndsRecord(t *testing.T) {
+	t.Parallel()
+	for line, want := range map[string]bool{
+		`a,b,c`:              true,
+		`a,"b,c",d`:          true,
+		`a,"b`:               false,
+		`"a""b",c`:           true,
+		`"a""`:               false,
+		`"a"""`:              true,
+		`a,b"c,d`:            true, // a bare quote opens nothing
+		`a,b"c,"d`:           false,
+		`"",""`:              true,
+		`x,"multi`:           false,
+		`"a",b,"c""d""e",""`: true,
+	} {
+		if got := endsRecord([]byte(line)); got != want {
+			t.Errorf("endsRecord(%s) = %v, want %v", line, got, want)
+		}
+	}
+}

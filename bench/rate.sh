@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SEED=${SEED:-1}
-GENVER=2 # bump when the generator's output changes
+GENVER=3 # bump when the generator's output changes
 RUNS=${RUNS:-1}
 BASELINE=${BASELINE:-1}
 KEEP=${KEEP:-1}

@@ -67,7 +67,7 @@ func TestMessyInputAccounting(t *testing.T) {
 				t.Fatalf("ratings %+v", res.Ratings)
 			}
 			a, b, c := res.Ratings[0], res.Ratings[1], res.Ratings[2]
-			if a.Email != "a@x.com" || a.Score != 2 || a.Sends != 1 || a.HumanOpens != 1 || a.Clicks != 1 {
+			if a.Email != "a@x.com" || a.Score != 1 || a.Sends != 1 || a.HumanOpens != 1 || a.Clicks != 1 {
 				t.Errorf("a: %+v", a)
 			}
 			if b.Email != "b@x.com" || b.Score != 1 || b.Sends != 1 || b.HumanOpens != 1 {

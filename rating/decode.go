@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -126,7 +125,9 @@ func sniffReader(r io.Reader, name string) (*bufio.Reader, Format) {
 
 // Decode reads events from r, one at a time, in any supported format
 // (detected from name and content; name is also the file in errors). A
-// malformed line or event yields a *ParseError and decoding goes on; an I/O
+// malformed line or event, or a record over DefaultMaxRecordSize, yields a
+// *ParseError and decoding goes on; input that breaks off (a truncated or
+// corrupt .gz) yields a *ParseError wrapping ErrInputBroken, last; an I/O
 // error is yielded last. Decode is the simple, sequential path; [Engine]
 // reads the same formats much faster.
 func Decode(r io.Reader, name string) iter.Seq2[Event, error] {
@@ -140,9 +141,9 @@ func Decode(r io.Reader, name string) iter.Seq2[Event, error] {
 		}
 		var err error
 		if format == FormatCSV {
-			err = scanCSV(br, name, emit)
+			err = scanCSV(br, name, DefaultMaxRecordSize, emit)
 		} else {
-			err = scanStream(br, name, true, emit)
+			err = scanStream(br, name, true, DefaultMaxRecordSize, emit)
 		}
 		if err != nil {
 			yield(Event{}, err)
@@ -176,9 +177,11 @@ func (f *fields) event() Event {
 }
 
 // scanStream scans JSON input of any shape sequentially, calling emit for
-// every event or malformed event with its line. It stops early when emit
+// every event or malformed event with its line. An object longer than
+// maxRec is skipped as ErrRecordTooLarge; a data fault (see isDataFault)
+// ends the input with an ErrInputBroken error. It stops early when emit
 // returns false. The returned error is an I/O error.
-func scanStream(r io.Reader, name string, full bool, emit func(f *fields, line int, err error) bool) error {
+func scanStream(r io.Reader, name string, full bool, maxRec int, emit func(f *fields, line int, err error) bool) error {
 	sc := scanner{full: full}
 	buf := make([]byte, 0, 1<<20)
 	line := 1   // line number at buf[0]
@@ -193,6 +196,8 @@ func scanStream(r io.Reader, name string, full bool, emit func(f *fields, line i
 		return cursorLine
 	}
 	eof := false
+	var fault error
+	var read int64
 	for {
 		// Fill the buffer.
 		if !eof {
@@ -203,10 +208,14 @@ func scanStream(r io.Reader, name string, full bool, emit func(f *fields, line i
 			}
 			n, err := r.Read(buf[len(buf):cap(buf)])
 			buf = buf[:len(buf)+n]
+			read += int64(n)
 			if err == io.EOF {
 				eof = true
 			} else if err != nil {
-				return fmt.Errorf("read %s: %w", name, err)
+				if !isDataFault(err) {
+					return fmt.Errorf("read %s: %w", name, err)
+				}
+				eof, fault = true, faultError(err, read)
 			}
 			if !eof && len(buf) < cap(buf) {
 				continue
@@ -237,6 +246,10 @@ func scanStream(r io.Reader, name string, full bool, emit func(f *fields, line i
 			}
 		}
 		if eof {
+			if fault != nil {
+				l := lineAt(len(buf))
+				emit(nil, l, &ParseError{File: name, Line: l, Err: fault})
+			}
 			return nil
 		}
 		// Keep the unfinished tail.
@@ -244,6 +257,36 @@ func scanStream(r io.Reader, name string, full bool, emit func(f *fields, line i
 		line = lineAt(rest)
 		n := copy(buf, buf[rest:])
 		buf = buf[:n]
+		if len(buf) > maxRec {
+			// An object over the limit: skip it without keeping it.
+			if !emit(nil, line, &ParseError{File: name, Line: line, Err: tooLarge(maxRec)}) {
+				return nil
+			}
+			var sk valueSkipper
+			for {
+				end, lines := sk.feed(buf)
+				line += lines
+				if end >= 0 {
+					n = copy(buf, buf[end:])
+					buf = buf[:n]
+					break
+				}
+				m, err := r.Read(buf[:cap(buf)])
+				buf = buf[:m]
+				read += int64(m)
+				if err == io.EOF && m == 0 {
+					return nil
+				}
+				if err != nil && err != io.EOF {
+					if !isDataFault(err) {
+						return fmt.Errorf("read %s: %w", name, err)
+					}
+					emit(nil, line, &ParseError{File: name, Line: line, Err: faultError(err, read)})
+					return nil
+				}
+			}
+			cursor, cursorLine = 0, line
+		}
 	}
 }
 
@@ -254,12 +297,25 @@ var csvColumns = []string{"email", "timestamp", "event", "sg_event_id", "sg_mess
 	"bounce_classification", "sg_machine_open", "category", "asm_group_id", "url", "useragent", "ip"}
 
 // scanCSV reads CSV with a header row, calling emit per row. A header
-// without email, timestamp and event columns is an error.
-func scanCSV(r io.Reader, name string, emit func(f *fields, line int, err error) bool) error {
-	cr := csv.NewReader(r)
+// without email, timestamp and event columns is an error. A record longer
+// than maxRec is skipped as ErrRecordTooLarge; a data fault ends the input
+// with an ErrInputBroken error.
+func scanCSV(r io.Reader, name string, maxRec int, emit func(f *fields, line int, err error) bool) error {
+	lim := &csvLimiter{r: r, max: maxRec, line: 1}
+	stopped := false
+	lim.onSkip = func(line int) {
+		if !stopped && !emit(nil, line, &ParseError{File: name, Line: line, Err: tooLarge(maxRec)}) {
+			stopped = true
+		}
+	}
+	cr := csv.NewReader(lim)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
+		return nil
+	}
+	if err != nil && isDataFault(err) {
+		emit(nil, lim.line, &ParseError{File: name, Line: lim.line, Err: faultError(err, lim.n)})
 		return nil
 	}
 	if err != nil {
@@ -287,7 +343,14 @@ func scanCSV(r io.Reader, name string, emit func(f *fields, line int, err error)
 	var sc scanner
 	for {
 		rec, err := cr.Read()
+		if stopped {
+			return nil
+		}
 		if err == io.EOF {
+			return nil
+		}
+		if err != nil && isDataFault(err) {
+			emit(nil, lim.line, &ParseError{File: name, Line: lim.line, Err: faultError(err, lim.n)})
 			return nil
 		}
 		if err != nil {
@@ -340,7 +403,7 @@ func scanCSV(r io.Reader, name string, emit func(f *fields, line int, err error)
 			}
 		}
 		if a := get(9); len(a) > 0 {
-			f.asm, _ = strconv.ParseInt(strings.TrimSpace(string(a)), 10, 64)
+			f.asm = parseGroupID(bytes.TrimSpace(a))
 		}
 		f.url, f.useragent, f.ip = get(10), get(11), get(12)
 		if _, field, err := sc.check(0); err != nil {

@@ -201,11 +201,11 @@ func TestFields(t *testing.T) {
 		t.Fatalf("ratings %+v summary %+v", res.Ratings, res.Summary)
 	}
 	r := res.Ratings[0]
-	if r.Email != "bob@example.com" || r.Sends != 1 || r.HumanOpens != 1 || r.MachineOpens != 1 || r.Clicks != 1 || r.Bounces != 1 {
+	if r.Email != "bob@example.com" || r.Sends != 1 || r.HumanOpens != 1 || r.MachineOpens != 1 || r.Clicks != 1 || r.Bounces != 0 || r.SenderBlocks != 1 {
 		t.Errorf("rating %+v", r)
 	}
-	if r.Score != -1 {
-		t.Errorf("score %d, want -1 (2 from engagement, then a sender-side block)", r.Score)
+	if r.Score != 1 {
+		t.Errorf("score %d, want 1 (a first engaged mail; a sender-side block costs nothing)", r.Score)
 	}
 	if !r.LastEngaged.Equal(time.Unix(ts+7200, 0)) {
 		t.Errorf("last engaged %v", r.LastEngaged)

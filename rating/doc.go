@@ -21,72 +21,116 @@
 // # The model
 //
 // Each contact's events are deduplicated, sorted by time (ties: the [Kind]
-// order, then fingerprint) and replayed from an internal score s = 0.
-// Events after the as-of time T (default: the newest event) are ignored, and
-// a contact with no event at or before T gets no rating: the result is the
-// same as rating only the events up to T.
-// Every change is clamped to [-5, 10].
+// order, then fingerprint) and replayed. Events after the as-of time T
+// (default: the newest event) are ignored, and a contact with no event at
+// or before T gets no rating: the result is the same as rating only the
+// events up to T. Times below are in days.
 //
-// Mail windows. A delivered event opens a mail window that lasts until the
-// next delivered event; sends counts delivered events.
+// Share of mail engaged with. Every delivered mail opens a mail window
+// that lasts until the next delivery and weighs
 //
-// Engagement. In each window the first human open adds OpenGain (1) and the
-// first click brings the window's total to ClickGain (2): an open then a
-// click add 1 + 1, a click alone adds 2. Further opens and clicks of the
-// window add nothing (but are counted). Opens before the first delivery
-// form a window of their own. Machine opens (sg_machine_open: true, Apple
-// Mail Privacy Protection) never count as engagement; they are counted in
-// machine_opens. Any engagement makes last_engaged its time.
+//	w = clamp(t_delivered − t_previous_delivered, MinGap 6 h, MaxGap 30 d)   (the first mail: 7 d)
 //
-// Frequency weighting (misses). When a delivered event arrives and the
-// previous window had no human open or click, that mail was missed:
+// so a mail weighs the time it stands for: a monthly mail 30, a weekly 7,
+// a daily 1. The first human open or click of a window (machine opens,
+// sg_machine_open: true, never count) makes it an engaged mail. The model
+// keeps two sums, engaged weight E and mail weight N, that age with the
+// mail sent:
 //
-//	gap = clamp(t_delivered − t_previous_delivered, 6 h, 30 days)
-//	s   = s × 0.8^(gap / 7 days)        (only if s > 0; s < 0.01 becomes 0)
+//	start (first delivery or engagement):  E = 0, N = PriorWeight (28 d of unanswered mail)
+//	each delivery after the first:         E, N ×= 2^(−w / H),  H = 45 d + 75 d × share
+//	engaged mail (first open/click):       E += w, N += w
+//	missed mail (next delivery, no open):  N += w
+//	share = E / N
 //
-// An unanswered monthly mail thus costs 0.8^4.3 ≈ ×0.38, as much as four
-// unanswered weekly mails (0.8 each) or thirty daily ones (0.968 each): a
-// miss weighs more on a monthly list than on a weekly one, and a month of
-// ignored mail costs about 60% whatever the cadence. Decay never takes the
-// score below 0; a contact that never engages stays at 0 (2 stars).
+// Recent mail weighs more (the ageing, which a pause in sending does not
+// advance beyond MaxGap); a missed monthly mail costs more
+// than a missed weekly one (its weight); high engagement is remembered
+// longer than low (H grows from 45 to 120 days with the share); and a new
+// contact earns its stars over weeks (the prior), not with its first open.
+// The mail still open at T is not judged yet.
 //
-// Negative events are the only way below 0:
+// Score. While no mark (below) holds:
 //
-//	spamreport                     s = −5
-//	bounce, type "bounce" (hard)   s = 0 if round(s) ≥ 6 (hard bounces are not always accurate), else s = −5
-//	bounce, type "blocked"         s = min(s, 0) − p (whatever the score: soft bounced → 1 star),
-//	                               p = 1 for a sender-side classification (Content, Reputation,
-//	                               Frequency or Volume Too High, Technical), else p = 2
-//	group_resubscribe after an     s = min(s, 0) − 3
-//	unsubscribe/group_unsubscribe
+//	s = 10 × share^1.5
+//	s = max(s, 1)   if the contact engaged since its start or last hard bounce ("opens but not consistently": 3★)
+//	s = min(s, 0)   if dormant: its mail has gone unanswered for 30 days and 3 mails (DormantAfter, DormantMails)
+//	s = min(s, 0)   if unsubscribed
 //
-// A bounce without a type counts as hard. Unsubscribes alone do not change
-// the score (they mark the contact for removal, below). processed,
-// deferred, dropped and account_status_change have no effect. A negative
-// score recovers only through engagement.
+// So 5 stars take about two thirds of the mail engaged with (share ≥ 0.67),
+// 4 stars about a quarter (≥ 0.28), and a once-engaged contact that goes
+// silent while still mailed falls to 2 stars (dormant) after a month and
+// three mails: on a daily list 30 mails, on a weekly one 5, on a monthly
+// one 3 (two months). Its memory comes back when it engages again.
+//
+// Worked examples (sgseq rate explain shows every step):
+//
+//	daily list, opens one mail in two, 8 weeks:  share 0.20 after the first open, 0.40 after
+//	  56 days: s = 2.56 → score 3, 4★; one daily miss costs 0.06 (2.09 → 2.03)
+//	weekly list, opens every mail: s 1.00, 2.00, 3.00, 3.84 ... 7.29 after 12 weeks (5★);
+//	  each missed weekly mail then costs about 0.9 (7.29 → 6.35 → 5.56 → 4.90 → 4.33);
+//	  30 days after the first unanswered mail it is dormant (0, 2★, sunset send_less)
+//	monthly list, opens every mail: s 1.00, 5.10, 6.96, 7.93 (5★); one missed
+//	  monthly mail costs 3.55 (7.93 → 4.38), the next open brings it to 5.62
+//
+// Negative marks are the only way below 0. A mark sets s and holds it:
+//
+//	spamreport                         s = −5, for good
+//	bounce, type "bounce" (hard)       if round(s) ≥ 6: E = 0, N = prior, s = 0 (hard bounces are not always
+//	                                   accurate); else the same reset and s = −5, held until the contact
+//	                                   engages again and then for MarkMemory (180 d)
+//	bounce, type "blocked", recipient  s = min(s, 0) − 2 (a soft bounce: 1★), held 180 d
+//	bounce, type "blocked", sender     no effect; counted in sender_blocks and Summary.SenderBlocks
+//	group_resubscribe after an         s = min(s, 0) − 3 (1★), held 180 d
+//	unsubscribe in force
+//
+// While a mark holds, each engaged mail lifts it by 1, to −1 at most: a
+// contact that resubscribed or soft-bounced stays 1 star however it
+// engages, until the mark runs out. A block is the sender's
+// ([Classification.SenderSide]) when classified Reputation, Content or
+// Frequency or Volume Too High (SEQ counts these against the sender) or
+// Technical (a failure of the connection or servers, not of the mailbox);
+// Mailbox Unavailable, Invalid Address, Unclassified and a block without a
+// classification are the recipient's (an unclassified block is most often
+// a mailbox or domain that does not answer). A bounce without a type
+// counts as hard. processed, deferred, dropped and account_status_change
+// have no effect.
+//
+// Unsubscribes. A contact is unsubscribed after an unsubscribe (all mail)
+// or a group_unsubscribe of a group (asm_group_id) it has not resubscribed
+// to since: a group_resubscribe lifts that group's unsubscribe, and a
+// global one. An unsubscribed contact scores at most 0 (2 stars), has
+// segment unsubscribed and sunset remove, whatever it opens. A rating is
+// per contact, so an unsubscribe from any one group counts: rate a group's
+// events alone to rate per group.
 //
 // # Score, stars and segments
 //
 // The integer score is round(clamp(s, −5, 10)), rounding half away from
 // zero (2.5 → 3, −0.5 → −1, 0.49 → 0). Stars: −5..−1 → 1★, 0 → 2★, 1 → 3★,
-// 2..5 → 4★, 6..10 → 5★. Segments: 5★ champions, 4★ engaged, 3★ low,
-// 2★ new (never opened or clicked) or dormant (engaged before), 1★ suppress
-// (complained, hard-bounced to −5 without engaging since, or unsubscribed
-// without resubscribing) or at_risk (any other negative score: blocks,
-// unsubscribe then resubscribe).
+// 2..5 → 4★, 6..10 → 5★. Segments: unsubscribed (whatever the stars), then
+// 5★ champions, 4★ engaged, 3★ low, 2★ new (never opened or clicked) or
+// dormant (engaged before), 1★ suppress (complained, or hard-bounced
+// without engaging since) or at_risk (soft bounce, resubscribe, a hard
+// bounce engaged since).
 //
 // # Sunset policy
 //
-// The sunset field follows SendGrid's sunset policy. Idle time is T minus
-// last_engaged (never engaged: minus the first delivery):
+// The sunset field follows SendGrid's sunset policy, on the time the
+// contact's mail has gone unanswered: from the first delivery after its
+// latest engagement (never engaged: its first delivery) to T, counted once
+// at least DormantMails (3) mails are unanswered (else keep):
 //
-//	keep            idle < 30 days
+//	keep            less than 30 days
 //	send_less       30 ≤ idle < 90 days
 //	send_even_less  90 ≤ idle < 180 days
 //	reengage        idle ≥ 180 days: send a re-engagement campaign
 //	remove          idle ≥ 180 days and the first mail delivered 180 days or more after the
 //	                reference went unanswered for 14 days; also every contact that complained,
-//	                hard-bounced to −5 or is unsubscribed
+//	                hard-bounced (not engaged since) or is unsubscribed
+//
+// The 30 days and 3 mails are those of dormancy, so segments and sunset
+// agree: a contact told send_less or later is never engaged or a champion.
 //
 // # Duplicates and order
 //
@@ -111,7 +155,11 @@
 // or event is skipped and counted by reason ([ErrSyntax], [ErrTruncated],
 // [ErrMissingEmail], [ErrBadTimestamp], [ErrUnknownEvent], [ErrFieldCount]
 // ...) and reported as a [*ParseError] with file and line; Options.Strict
-// stops at the first.
+// stops at the first. A record (line, object spanning lines, CSV record)
+// longer than Options.MaxRecordSize is skipped without being held
+// ([ErrRecordTooLarge]), so memory stays bounded; an input that breaks off
+// (a truncated or corrupt .gz) keeps the events before the break and
+// reports [ErrInputBroken] on the line where reading stopped.
 //
 // # Performance
 //

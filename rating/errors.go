@@ -7,7 +7,7 @@ import (
 
 // Reasons a line or event is skipped. Every [ParseError] wraps one of them;
 // test with errors.Is. Their texts are the reason keys of
-// [Summary.Skipped].
+// [Summary.SkippedBy].
 var (
 	ErrSyntax           = errors.New("bad json")
 	ErrTruncated        = errors.New("truncated")
@@ -20,6 +20,14 @@ var (
 	ErrFieldCount       = errors.New("wrong number of csv fields")
 	ErrCSV              = errors.New("bad csv")
 	ErrCSVHeader        = errors.New("bad csv header")
+	// ErrRecordTooLarge: a line (line-oriented JSON), an object (JSON
+	// that spans lines) or a CSV record longer than
+	// Options.MaxRecordSize; it is skipped without being held in memory.
+	ErrRecordTooLarge = errors.New("record too large")
+	// ErrInputBroken: the input broke off or is corrupt (a truncated or
+	// damaged .gz); the events before it are kept and reading that input
+	// stops. Its line is where it stopped.
+	ErrInputBroken = errors.New("input broken off")
 )
 
 // ParseError reports a malformed line or event and where it is: the input
@@ -48,7 +56,7 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // sentinel it wraps.
 func reasonOf(err error) string {
 	for _, s := range []error{ErrSyntax, ErrTruncated, ErrNotObject, ErrMissingEmail, ErrMissingTimestamp,
-		ErrBadTimestamp, ErrMissingEvent, ErrUnknownEvent, ErrFieldCount, ErrCSVHeader, ErrCSV} {
+		ErrBadTimestamp, ErrMissingEvent, ErrUnknownEvent, ErrFieldCount, ErrCSVHeader, ErrCSV, ErrRecordTooLarge, ErrInputBroken} {
 		if errors.Is(err, s) {
 			return s.Error()
 		}

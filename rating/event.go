@@ -169,8 +169,10 @@ func (c Classification) String() string {
 }
 
 // SenderSide reports whether c blames the sender (content, reputation,
-// volume, technical setup) rather than the recipient's address. A block with
-// a sender-side classification costs the contact less; see the package doc.
+// volume) or the technical path between (Technical) rather than the
+// recipient's mailbox. A block with a sender-side classification does not
+// lower the contact's rating (it is counted in Rating.SenderBlocks); see
+// the package doc.
 func (c Classification) SenderSide() bool {
 	switch c {
 	case ClassTechnical, ClassContent, ClassReputation, ClassFrequency:

@@ -32,10 +32,10 @@ func Example() {
 	s := res.Summary
 	fmt.Printf("read %d, used %d, duplicates %d, skipped %d\n", s.Read, s.Used, s.Duplicates, s.Skipped)
 	// Output:
-	// email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset
-	// ann@example.com,2,4,engaged,2025-12-29T10:21:40Z,1,1,0,1,0,0,0,keep
-	// bob@example.com,0,2,new,,1,0,1,0,0,0,0,keep
-	// cy@example.com,-5,1,suppress,,0,0,0,0,1,0,0,remove
+	// email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset,sender_blocks
+	// ann@example.com,1,3,low,2025-12-29T10:21:40Z,1,1,0,1,0,0,0,keep,0
+	// bob@example.com,0,2,new,,1,0,1,0,0,0,0,keep,0
+	// cy@example.com,-5,1,suppress,,0,0,0,0,1,0,0,remove,0
 	// read 7, used 6, duplicates 1, skipped 0
 }
 
@@ -44,6 +44,7 @@ func ExampleEngine_Explain() {
 {"email":"ann@example.com","timestamp":1767003600,"event":"open","sg_event_id":"o1"}
 {"email":"ann@example.com","timestamp":1769592000,"event":"delivered","sg_event_id":"d2"}
 {"email":"ann@example.com","timestamp":1772184000,"event":"delivered","sg_event_id":"d3"}
+{"email":"ann@example.com","timestamp":1774776000,"event":"delivered","sg_event_id":"d4"}
 `
 	e := rating.New(rating.Options{})
 	if err := e.Read(context.Background(), "events.ndjson", strings.NewReader(events)); err != nil {
@@ -60,10 +61,11 @@ func ExampleEngine_Explain() {
 	}
 	fmt.Println("score", r.Score, "stars", r.Stars, r.Segment)
 	// Output:
-	// 2025-12-29 delivered 0.00 -> 0.00  mail delivered
-	// 2025-12-29 open      0.00 -> 1.00  open: +1
-	// 2026-01-28 delivered 1.00 -> 1.00  mail delivered
-	// 2026-02-27 delivered 1.00 -> 0.38  mail delivered; previous mail unanswered after 30.0 days: decay ×0.384
+	// 2025-12-29 delivered 0.00 -> 0.00  mail delivered (weight 7.0 d)
+	// 2025-12-29 open      0.00 -> 1.00  open: mail engaged with (weight 7.0 d): share 0.000 → 0.200
+	// 2026-01-28 delivered 1.00 -> 1.00  mail delivered (weight 30.0 d)
+	// 2026-02-27 delivered 1.00 -> 1.00  mail delivered (weight 30.0 d); previous mail (weight 30.0 d) unanswered: share 0.200 → 0.074
+	// 2026-03-29 delivered 1.00 -> 0.00  mail delivered (weight 30.0 d); previous mail (weight 30.0 d) unanswered: share 0.074 → 0.038; 3 mails unanswered since 2026-01-28T09:20:00Z: dormant, at most 0
 	// score 0 stars 2 dormant
 }
 
@@ -103,4 +105,28 @@ func ExampleDecode() {
 	// ann@example.com 1767000100 click machine=false [] "" ""
 	// bob@example.com 1767000200 bounce machine=false [] "blocked" "Technical"
 	// skipped: webhook.json:3: timestamp: missing timestamp
+}
+
+func ExampleUnixSeconds() {
+	// Event timestamps and --as-of take seconds or, from 10¹¹ up,
+	// milliseconds.
+	fmt.Println(rating.UnixSeconds(1767000000), rating.UnixSeconds(1767000000123))
+	// Output:
+	// 1767000000 1767000000
+}
+
+func ExampleOptions_maxRecordSize() {
+	// A line over the limit is skipped, with its line, without being held.
+	in := `{"email":"a@x.com","timestamp":1767000000,"event":"delivered"}
+{"email":"b@x.com","timestamp":1767000000,"event":"delivered","pad":"` + strings.Repeat("x", 2000) + `"}
+`
+	e := rating.New(rating.Options{MaxRecordSize: 1024})
+	if err := e.Read(context.Background(), "events.ndjson", strings.NewReader(in)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, _ := e.Rate(context.Background())
+	fmt.Println(len(res.Ratings), "rated;", res.Summary.Errors[0])
+	// Output:
+	// 1 rated; events.ndjson:2: record too large: longer than 1024 bytes (--max-record-size), skipped
 }

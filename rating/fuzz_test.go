@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
 )
 
@@ -112,6 +113,31 @@ func FuzzCSV(f *testing.F) {
 			if pe.Line < 1 || pe.Line > lines || pe.Err == nil || reasonOf(pe.Err) == "error" {
 				t.Fatalf("error %v: line outside 1..%d or no reason", pe, lines)
 			}
+		}
+	})
+}
+
+// FuzzCSVLimiter: the CSV limiter passes any input under the limit through
+// unchanged, and over it keeps every newline (so csv.Reader's line numbers
+// stay right).
+func FuzzCSVLimiter(f *testing.F) {
+	for _, s := range []string{
+		"email,timestamp,event\na@x.com,1767000000,open\n",
+		"a,\"b\nc\",d\n\"\"\"\",x\ny,\"z",
+		"a,b\"c,\"d\ne\n",
+	} {
+		f.Add([]byte(s), uint8(8))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, limit uint8) {
+		l := &csvLimiter{r: bytes.NewReader(data), max: 1 << 20, line: 1, onSkip: func(int) {}}
+		out, err := io.ReadAll(l)
+		if err != nil || !bytes.Equal(out, data) {
+			t.Fatalf("under the limit: %v, output %q, want %q", err, out, data)
+		}
+		l = &csvLimiter{r: bytes.NewReader(data), max: 1 + int(limit), line: 1, onSkip: func(int) {}}
+		out, _ = io.ReadAll(l)
+		if got, want := bytes.Count(out, nl), bytes.Count(data, nl); got != want {
+			t.Fatalf("limit %d: %d newlines, want %d: %q → %q", 1+int(limit), got, want, data, out)
 		}
 	})
 }

@@ -14,25 +14,41 @@ const (
 	MinScore = -5 // lowest engagement score
 	MaxScore = 10 // highest engagement score
 
-	OpenGain  = 1.0 // score an opened mail earns (once per mail window)
-	ClickGain = 2.0 // score a clicked mail earns in total (once per mail window)
+	// ShareExponent shapes the share of mail engaged with into the score:
+	// score = MaxScore × share^ShareExponent, so 5 stars take about two
+	// thirds of the mail and 4 stars about a quarter.
+	ShareExponent = 1.5
+	// PriorWeight is the unanswered mail every contact starts with (in
+	// days of mail weight): a new contact earns its stars over weeks, not
+	// with its first open.
+	PriorWeight = 28 * 24 * time.Hour
+	// A mail weighs the time since the previous mail to the contact,
+	// clamped to [MinGap, MaxGap]; the first mail weighs FirstMailWeight.
+	MinGap          = 6 * time.Hour
+	MaxGap          = 30 * 24 * time.Hour
+	FirstMailWeight = 7 * 24 * time.Hour
+	// The memory of past mail halves every HalfLifeLow of mail sent (in
+	// mail weight) at share 0, every HalfLifeHigh at share 1, in between
+	// linearly: high engagement is remembered longer than low.
+	HalfLifeLow  = 45 * 24 * time.Hour
+	HalfLifeHigh = 120 * 24 * time.Hour
+	// A contact whose mail has gone unanswered for DormantAfter and at
+	// least DormantMails mails is dormant (score at most 0, 2 stars), and
+	// its sunset says send_less.
+	DormantAfter = 30 * 24 * time.Hour
+	DormantMails = 3
 
-	// MissRetention is the factor a positive score keeps per week of
-	// unanswered mail: an unanswered mail multiplies the score by
-	// MissRetention^(gap/7 days), gap being the time until the next mail,
-	// clamped to [MinGap, MaxGap].
-	MissRetention = 0.8
-	MinGap        = 6 * time.Hour
-	MaxGap        = 30 * 24 * time.Hour
+	HighScore          = 6 // a hard bounce at or above this (rounded) score resets to 0
+	HardBouncePenalty  = 5 // a hard bounce below HighScore gives -5
+	BlockPenalty       = 2 // a block of the recipient's mailbox (soft bounce): min(score, 0) - 2
+	ResubscribePenalty = 3 // a resubscribe after an unsubscribe: min(score, 0) - 3
+	ComplaintScore     = MinScore
+	// MarkMemory is how long a negative mark (soft bounce, resubscribe, a
+	// hard bounce engaged since) holds the score below 0. A complaint's
+	// mark, and a hard bounce's until the contact engages again, last.
+	MarkMemory = 180 * 24 * time.Hour
 
-	HighScore            = 6 // a hard bounce at or above this (rounded) score resets to 0
-	HardBouncePenalty    = 5 // a hard bounce below HighScore gives -5
-	BlockPenalty         = 2 // a block with a recipient-side (or no) classification
-	SenderBlockPenalty   = 1 // a block classified Content, Reputation, Frequency or Technical
-	ResubscribePenalty   = 3 // a resubscribe after an unsubscribe
-	ComplaintScore       = MinScore
-	zeroSnap             = 0.01 // a decayed score below this becomes exactly 0
-	sunsetReduce         = 30 * 24 * time.Hour
+	sunsetReduce         = DormantAfter
 	sunsetReduceMore     = 90 * 24 * time.Hour
 	sunsetReengage       = 180 * 24 * time.Hour
 	sunsetReengageAnswer = 14 * 24 * time.Hour
@@ -42,30 +58,32 @@ const (
 type Segment string
 
 // Segments. A 2-star contact is "new" if it never opened or clicked and
-// "dormant" if it did once; a 1-star contact is "suppress" if it complained,
-// hard-bounced to -5 or is unsubscribed, else "at_risk".
+// "dormant" if it did once; a 1-star contact is "suppress" if it complained
+// or hard-bounced (and has not engaged since), else "at_risk". An
+// unsubscribed contact is "unsubscribed" whatever its stars (at most 2).
 const (
-	SegmentChampions Segment = "champions" // 5 stars
-	SegmentEngaged   Segment = "engaged"   // 4 stars
-	SegmentLow       Segment = "low"       // 3 stars
-	SegmentNew       Segment = "new"       // 2 stars, never engaged
-	SegmentDormant   Segment = "dormant"   // 2 stars, engaged before
-	SegmentAtRisk    Segment = "at_risk"   // 1 star: blocks, unsubscribe + resubscribe
-	SegmentSuppress  Segment = "suppress"  // 1 star: complained, hard-bounced, unsubscribed
+	SegmentChampions    Segment = "champions"    // 5 stars
+	SegmentEngaged      Segment = "engaged"      // 4 stars
+	SegmentLow          Segment = "low"          // 3 stars
+	SegmentNew          Segment = "new"          // 2 stars, never engaged
+	SegmentDormant      Segment = "dormant"      // 2 stars, engaged before
+	SegmentAtRisk       Segment = "at_risk"      // 1 star: soft bounce, unsubscribe + resubscribe
+	SegmentSuppress     Segment = "suppress"     // 1 star: complained, hard-bounced
+	SegmentUnsubscribed Segment = "unsubscribed" // unsubscribed (globally or from a group) and not resubscribed
 )
 
 // Segments lists every segment, best first.
-var Segments = []Segment{SegmentChampions, SegmentEngaged, SegmentLow, SegmentNew, SegmentDormant, SegmentAtRisk, SegmentSuppress}
+var Segments = []Segment{SegmentChampions, SegmentEngaged, SegmentLow, SegmentNew, SegmentDormant, SegmentAtRisk, SegmentSuppress, SegmentUnsubscribed}
 
 // Sunset is the mailing recommendation of the sunset policy: how to treat a
-// contact given how long it has not engaged.
+// contact given how long its mail has gone unanswered.
 type Sunset string
 
 // Sunset recommendations, after SendGrid's sunset policy: after one month
-// without engagement send less, after three months less still, after six a
+// of unanswered mail send less, after three months less still, after six a
 // re-engagement campaign, and remove contacts that ignore it.
 const (
-	SunsetKeep         Sunset = "keep"           // engaged within 30 days
+	SunsetKeep         Sunset = "keep"           // mail unanswered for less than 30 days
 	SunsetSendLess     Sunset = "send_less"      // 30 to 90 days
 	SunsetSendEvenLess Sunset = "send_even_less" // 90 to 180 days
 	SunsetReengage     Sunset = "reengage"       // 180 days or more: send a re-engagement campaign
@@ -111,20 +129,26 @@ type Rating struct {
 	HumanOpens   int       `json:"human_opens"`   // opens without sg_machine_open
 	MachineOpens int       `json:"machine_opens"` // opens with sg_machine_open: true (not engagement)
 	Clicks       int       `json:"clicks"`        // distinct click events
-	Bounces      int       `json:"bounces"`       // hard bounces and blocks
+	Bounces      int       `json:"bounces"`       // hard bounces and blocks of the recipient's mailbox
 	Complaints   int       `json:"complaints"`    // spamreport events
 	Unsubscribes int       `json:"unsubscribes"`  // unsubscribe and group_unsubscribe events
 	Sunset       Sunset    `json:"sunset"`        // the sunset policy's recommendation
+	SenderBlocks int       `json:"sender_blocks"` // blocks the sender caused (Classification.SenderSide): not held against the contact
 	Value        float64   `json:"-"`             // the internal score before rounding
 }
 
 // Step is one event of a contact as the model saw it, for explain output.
+// The last step may be an as-of step (Kind KindUnknown, Time the as-of
+// time) when time alone moved the score after the last event: mail
+// unanswered long enough to make the contact dormant, or a mark running
+// out.
 type Step struct {
 	Time           time.Time      // the event's timestamp (UTC)
-	Kind           Kind           // the event type
+	Kind           Kind           // the event type; KindUnknown for the as-of step
 	BounceType     BounceType     // for a bounce: hard or blocked
 	Classification Classification // for a bounce: its bounce_classification
 	MachineOpen    bool           // an open with sg_machine_open: true
+	Group          int64          // for group_unsubscribe and group_resubscribe: the asm_group_id (see groupKey)
 	Before, After  float64        // internal score around the event
 	Note           string         // what the event did
 	Ignored        bool           // a duplicate or an event after the as-of time
@@ -152,10 +176,33 @@ func (r record) class() Classification { return Classification(r.key >> infoClas
 func (r record) fingerprint() uint64   { return r.key >> fpShift }
 func (r record) time() time.Time       { return time.Unix(int64(r.ts), 0).UTC() }
 
+// group is the group key of a group_unsubscribe or group_resubscribe
+// record (see groupKey).
+func (r record) group() uint32 { return uint32(r.fingerprint() & groupMask) }
+
+// groupMask is the part of the fingerprint of a group_unsubscribe or
+// group_resubscribe record that holds its group key.
+const groupMask = 1<<24 - 1
+
+// groupKey maps an asm_group_id to the 24 bits a record keeps of it: ids
+// from 0 (none given) to 16,777,214 are kept as they are; larger or
+// negative ones are hashed into the same 24 bits (two of them could share a
+// key; SendGrid's group ids are far smaller).
+func groupKey(id int64) uint64 {
+	if id >= 0 && id < groupMask {
+		return uint64(id)
+	}
+	return uint64(id) * 0x9e3779b97f4a7c15 >> 40 & groupMask
+}
+
 // step describes r for explain output.
 func (r record) step(before, after float64, note string, ignored bool) Step {
-	return Step{Time: r.time(), Kind: r.kind(), BounceType: r.btype(), Classification: r.class(),
+	st := Step{Time: r.time(), Kind: r.kind(), BounceType: r.btype(), Classification: r.class(),
 		MachineOpen: r.machine(), Before: before, After: after, Note: note, Ignored: ignored}
+	if k := r.kind(); k == KindGroupUnsubscribe || k == KindGroupResubscribe {
+		st.Group = int64(r.group())
+	}
+	return st
 }
 
 func packInfo(k Kind, machine bool, b BounceType, c Classification) uint64 {
@@ -167,20 +214,28 @@ func packInfo(k Kind, machine bool, b BounceType, c Classification) uint64 {
 }
 
 // fingerprintOf returns the 48-bit duplicate key of an event: a hash of its
-// sg_event_id, or without one, of kind, timestamp and sg_message_id.
-func fingerprintOf(eventID []byte, k Kind, ts int64, messageID []byte) uint64 {
+// sg_event_id, or without one, of kind, timestamp and sg_message_id. A
+// group_unsubscribe or group_resubscribe keeps its group key (groupKey of
+// asm) in the low 24 bits instead.
+func fingerprintOf(eventID []byte, k Kind, ts int64, messageID []byte, asm int64) uint64 {
+	var fp uint64
 	if len(eventID) > 0 {
-		return hash64(eventID, 0) >> fpShift
+		fp = hash64(eventID, 0) >> fpShift
+	} else {
+		h := hash64(messageID, uint64(ts)<<8|uint64(k))
+		fp = (h | 1<<63) >> fpShift // never equal to an id hash by accident of zero
 	}
-	h := hash64(messageID, uint64(ts)<<8|uint64(k))
-	return (h | 1<<63) >> fpShift // never equal to an id hash by accident of zero
+	if k == KindGroupUnsubscribe || k == KindGroupResubscribe {
+		fp = fp&^groupMask | groupKey(asm)
+	}
+	return fp
 }
 
 // rateContact sorts and deduplicates a contact's records in place and runs
 // the model over those at or before asOf. trace, if not nil, receives every
 // record in time order, duplicates and later events included.
 func rateContact(email string, recs []record, asOf uint32, trace func(Step)) (r Rating, dups, after int) {
-	return rateContactBuf(email, recs, asOf, trace, nil)
+	return rateContactBuf(email, recs, asOf, trace, nil, nil)
 }
 
 func byTime(a, b record) int {
@@ -268,8 +323,9 @@ func dedup(recs []record, set []uint64, keepDups bool) (kept, dupRecs []record, 
 	return kept, dupRecs, set
 }
 
-// rateContactBuf is rateContact with reusable scratch space.
-func rateContactBuf(email string, recs []record, asOf uint32, trace func(Step), set *[]uint64) (r Rating, dups, after int) {
+// rateContactBuf is rateContact with reusable scratch space; blocks, if not
+// nil, counts the contact's blocks by classification.
+func rateContactBuf(email string, recs []record, asOf uint32, trace func(Step), set *[]uint64, blocks *[numClasses]int64) (r Rating, dups, after int) {
 	var scratch []uint64
 	if set != nil {
 		scratch = *set
@@ -281,249 +337,48 @@ func rateContactBuf(email string, recs []record, asOf uint32, trace func(Step), 
 	}
 	dups = total - len(recs)
 
-	m := model{asOf: asOf, explain: trace != nil}
+	m := model{asOf: asOf, explain: trace != nil, blocks: blocks}
 	r.Email = email
 	d := 0
 	const dupNote = "duplicate sg_event_id: ignored"
+	asOfStep := trace == nil
 	for _, rec := range recs {
 		for trace != nil && d < len(dupRecs) && byTime(dupRecs[d], rec) <= 0 {
-			trace(dupRecs[d].step(m.s, m.s, dupNote, true))
+			trace(dupRecs[d].step(m.last, m.last, dupNote, true))
 			d++
 		}
 		if rec.ts > asOf {
+			if !asOfStep {
+				m.traceAsOf(trace)
+				asOfStep = true
+			}
 			after++
 			if trace != nil {
-				trace(rec.step(m.s, m.s, "after --as-of: ignored", true))
+				trace(rec.step(m.last, m.last, "after --as-of: ignored", true))
 			}
 			continue
 		}
-		before := m.s
+		before := m.last
 		note := m.apply(rec, &r)
+		m.last = m.score(rec.ts)
 		if trace != nil {
-			trace(rec.step(before, m.s, note, false))
+			trace(rec.step(before, m.last, note, false))
 		}
 	}
+	if !asOfStep {
+		m.traceAsOf(trace)
+	}
 	for trace != nil && d < len(dupRecs) {
-		trace(dupRecs[d].step(m.s, m.s, dupNote, true))
+		trace(dupRecs[d].step(m.last, m.last, dupNote, true))
 		d++
 	}
 	m.finish(recs, &r)
 	return r, dups, after
 }
 
-// model is the running state of one contact.
-type model struct {
-	asOf         uint32
-	explain      bool
-	s            float64 // internal score
-	lastSend     uint32  // time of the latest delivered mail; 0 before the first
-	level        int     // engagement credited in the current mail window: 0, 1 (open), 2 (click)
-	firstSeen    uint32
-	firstSend    uint32
-	lastEngaged  uint32
-	unsubscribed bool // an unsubscribe not yet followed by a resubscribe
-	hardBounced  bool // the latest hard bounce gave the floor score and nothing engaged since
-}
-
-func (m *model) clamp() {
-	m.s = math.Max(MinScore, math.Min(MaxScore, m.s))
-}
-
-// apply runs one event through the model and returns what it did.
-func (m *model) apply(rec record, r *Rating) string {
-	if m.firstSeen == 0 {
-		m.firstSeen = rec.ts
-	}
-	switch rec.kind() {
-	case KindDelivered:
-		r.Sends++
-		note := "mail delivered"
-		if m.lastSend != 0 && m.level == 0 {
-			gap := time.Duration(rec.ts-m.lastSend) * time.Second
-			gap = max(MinGap, min(MaxGap, gap))
-			weeks := gap.Hours() / (7 * 24)
-			if m.s > 0 {
-				f := math.Pow(MissRetention, weeks)
-				m.s *= f
-				if m.s < zeroSnap {
-					m.s = 0
-				}
-				if m.explain {
-					note = fmt.Sprintf("mail delivered; previous mail unanswered after %s: decay ×%.3f", fmtGap(gap), f)
-				}
-			} else if m.explain {
-				note = fmt.Sprintf("mail delivered; previous mail unanswered after %s (no positive score to decay)", fmtGap(gap))
-			}
-		}
-		if m.firstSend == 0 {
-			m.firstSend = rec.ts
-		}
-		m.lastSend = rec.ts
-		m.level = 0
-		return note
-	case KindOpen:
-		if rec.machine() {
-			r.MachineOpens++
-			return "machine open (Apple MPP): not engagement"
-		}
-		r.HumanOpens++
-		return m.engage(rec.ts, 1, OpenGain, "open")
-	case KindClick:
-		r.Clicks++
-		return m.engage(rec.ts, 2, ClickGain, "click")
-	case KindBounce:
-		r.Bounces++
-		if rec.btype() == BounceBlocked {
-			// A block (soft bounce) always goes negative, whatever the score:
-			// the high-score reset is for hard bounces only, which are not
-			// always accurate.
-			p := float64(BlockPenalty)
-			if rec.class().SenderSide() {
-				p = SenderBlockPenalty
-			}
-			m.s = min(m.s, 0) - p
-			m.clamp()
-			if !m.explain {
-				return ""
-			}
-			return fmt.Sprintf("block (%s): -%g", classOrNone(rec.class()), p)
-		}
-		if RoundScore(m.s) >= HighScore {
-			m.s = 0
-			m.hardBounced = false
-			return "hard bounce of a highly rated contact: reset to 0"
-		}
-		m.s = -HardBouncePenalty
-		m.hardBounced = true
-		return "hard bounce: -5"
-	case KindSpamReport:
-		r.Complaints++
-		m.s = ComplaintScore
-		return "spam complaint: -5"
-	case KindUnsubscribe, KindGroupUnsubscribe:
-		r.Unsubscribes++
-		m.unsubscribed = true
-		return "unsubscribed (score kept; a later resubscribe costs 3)"
-	case KindGroupResubscribe:
-		if !m.unsubscribed {
-			return "resubscribe without an earlier unsubscribe: no change"
-		}
-		m.unsubscribed = false
-		m.s = min(m.s, 0) - ResubscribePenalty
-		m.clamp()
-		return "resubscribe after unsubscribe: -3"
-	case KindProcessed:
-		return "processed: no effect"
-	case KindDeferred:
-		return "deferred: no effect"
-	case KindDropped:
-		return "dropped: no effect"
-	case KindAccountStatusChange:
-		return "account status change: no effect"
-	}
-	return "no effect"
-}
-
-func (m *model) engage(ts uint32, level int, target float64, what string) string {
-	m.lastEngaged = ts
-	m.hardBounced = false
-	if m.level >= level {
-		return what + ": this mail already credited"
-	}
-	credited := 0.0
-	if m.level == 1 {
-		credited = OpenGain
-	}
-	gain := target - credited
-	m.level = level
-	m.s += gain
-	capped := m.s > MaxScore
-	m.clamp()
-	if !m.explain {
-		return ""
-	}
-	if capped {
-		return fmt.Sprintf("%s: +%g (capped at %d)", what, gain, MaxScore)
-	}
-	return fmt.Sprintf("%s: +%g", what, gain)
-}
-
-// finish fills the derived fields of r.
-func (m *model) finish(recs []record, r *Rating) {
-	r.Value = m.s
-	r.Score = RoundScore(m.s)
-	r.Stars = Stars(r.Score)
-	if m.lastEngaged != 0 {
-		r.LastEngaged = time.Unix(int64(m.lastEngaged), 0).UTC()
-	}
-	suppress := r.Complaints > 0 || m.hardBounced || m.unsubscribed
-	switch r.Stars {
-	case 5:
-		r.Segment = SegmentChampions
-	case 4:
-		r.Segment = SegmentEngaged
-	case 3:
-		r.Segment = SegmentLow
-	case 2:
-		if m.lastEngaged != 0 {
-			r.Segment = SegmentDormant
-		} else {
-			r.Segment = SegmentNew
-		}
-	default:
-		if suppress {
-			r.Segment = SegmentSuppress
-		} else {
-			r.Segment = SegmentAtRisk
-		}
-	}
-	r.Sunset = m.sunset(recs, suppress)
-}
-
-// sunset applies the sunset policy; see the package doc.
-func (m *model) sunset(recs []record, suppress bool) Sunset {
-	if suppress {
-		return SunsetRemove
-	}
-	ref := m.lastEngaged
-	if ref == 0 {
-		ref = m.firstSend
-	}
-	if ref == 0 {
-		ref = m.firstSeen
-	}
-	if ref == 0 || m.asOf < ref {
-		return SunsetKeep
-	}
-	idle := time.Duration(m.asOf-ref) * time.Second
-	switch {
-	case idle < sunsetReduce:
-		return SunsetKeep
-	case idle < sunsetReduceMore:
-		return SunsetSendLess
-	case idle < sunsetReengage:
-		return SunsetSendEvenLess
-	}
-	// The re-engagement mail is the first delivery 180 days or more after
-	// the reference time; unanswered for 14 days, the contact goes.
-	mark := uint64(ref) + uint64(sunsetReengage/time.Second)
-	for _, rec := range recs {
-		if rec.ts > m.asOf {
-			break
-		}
-		if rec.kind() == KindDelivered && uint64(rec.ts) >= mark {
-			if time.Duration(m.asOf-rec.ts)*time.Second >= sunsetReengageAnswer {
-				return SunsetRemove
-			}
-			break
-		}
-	}
-	return SunsetReengage
-}
-
 func classOrNone(c Classification) string {
 	if c == ClassNone {
-		return "unclassified"
+		return "no classification"
 	}
 	return c.String()
 }

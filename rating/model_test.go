@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,34 +114,30 @@ func TestRules(t *testing.T) {
 				t.Errorf("sends %d", r.Sends)
 			}
 		}},
-		{"open raises the score", func() *evs {
+		{"a first open is 3 stars: not on the list long enough for more", func() *evs {
 			b := newEvs()
 			return b.mails(t0, 1, week, openEach(b))
 		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
 			want(t, r, 1, 3, SegmentLow)
 		}},
-		{"click counts more than an open", func() *evs {
+		{"a click alone counts as an engaged mail", func() *evs {
 			b := newEvs()
-			return b.mails(t0, 1, week, func(i int, at time.Time) { b.add(at.Add(time.Hour), KindClick) })
+			return b.mails(t0, 4, week, func(i int, at time.Time) { b.add(at.Add(time.Hour), KindClick) })
 		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, 2, 4, SegmentEngaged)
+			if r.Stars != 4 || r.Clicks != 4 {
+				t.Errorf("stars %d (%.2f) clicks %d, want 4 stars", r.Stars, r.Value, r.Clicks)
+			}
 		}},
-		{"open then click of one mail: 2 in total", func() *evs {
+		{"open then click of one mail: one engaged mail", func() *evs {
 			b := newEvs()
 			return b.mails(t0, 1, week, func(i int, at time.Time) {
 				b.add(at.Add(time.Hour), KindOpen).add(at.Add(2*time.Hour), KindClick).add(at.Add(3*time.Hour), KindOpen)
 			})
 		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, 2, 4, SegmentEngaged)
+			want(t, r, 1, 3, SegmentLow)
 			if r.HumanOpens != 2 || r.Clicks != 1 {
 				t.Errorf("opens %d clicks %d", r.HumanOpens, r.Clicks)
 			}
-		}},
-		{"consistent opener becomes a champion", func() *evs {
-			b := newEvs()
-			return b.mails(t0, 10, week, openEach(b))
-		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, 10, 5, SegmentChampions)
 		}},
 		{"machine opens never count", func() *evs {
 			b := newEvs()
@@ -158,7 +155,7 @@ func TestRules(t *testing.T) {
 			}
 			return b
 		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, 2, 4, SegmentEngaged)
+			want(t, r, 1, 3, SegmentLow)
 			if r.Clicks != 1 || s.Duplicates != 29 || s.Used != 2 || s.Read != 31 {
 				t.Errorf("clicks %d summary %+v", r.Clicks, s)
 			}
@@ -186,8 +183,8 @@ func TestRules(t *testing.T) {
 		}},
 		{"hard bounce of a high score resets to 0", func() *evs {
 			b := newEvs()
-			b.mails(t0, 8, week, openEach(b))
-			return b.add(t0.Add(9*week), KindBounce, hard)
+			b.mails(t0, 20, week, openEach(b))
+			return b.add(t0.Add(20*week), KindBounce, hard)
 		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
 			want(t, r, 0, 2, SegmentDormant)
 			if r.Bounces != 1 || r.Sunset == SunsetRemove {
@@ -204,100 +201,50 @@ func TestRules(t *testing.T) {
 				t.Errorf("sunset %s", r.Sunset)
 			}
 		}},
+		{"hard bounce, then engagement: at risk, lifted by 1 a mail", func() *evs {
+			b := newEvs()
+			b.mails(t0, 2, week, openEach(b))
+			b.add(t0.Add(2*week), KindBounce, hard)
+			return b.mails(t0.Add(3*week), 2, week, openEach(b))
+		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
+			want(t, r, -3, 1, SegmentAtRisk)
+		}},
 		{"bounce without type is hard", func() *evs {
 			return newEvs().add(t0, KindDelivered).add(t0.Add(time.Hour), KindBounce)
 		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
 			want(t, r, -5, 1, SegmentSuppress)
 		}},
-		{"spam complaint gives -5", func() *evs {
+		{"spam complaint gives -5, lasting", func() *evs {
 			b := newEvs()
 			b.mails(t0, 8, week, openEach(b))
-			return b.add(t0.Add(8*week), KindSpamReport)
+			b.add(t0.Add(8*week), KindSpamReport)
+			return b.mails(t0.Add(60*week), 10, week, openEach(b))
 		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, -5, 1, SegmentSuppress)
+			want(t, r, -1, 1, SegmentSuppress)
 			if r.Complaints != 1 || r.Sunset != SunsetRemove {
 				t.Errorf("complaints %d sunset %s", r.Complaints, r.Sunset)
 			}
-		}},
-		{"block gives -2", func() *evs {
-			return newEvs().add(t0, KindBounce, blocked(ClassMailboxUnavailable))
-		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, -2, 1, SegmentAtRisk)
-		}},
-		{"sender-side block gives -1", func() *evs {
-			return newEvs().add(t0, KindBounce, blocked(ClassReputation))
-		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, -1, 1, SegmentAtRisk)
-		}},
-		{"block of a champion goes negative (soft bounced: 1 star)", func() *evs {
-			b := newEvs()
-			b.mails(t0, 12, week, openEach(b))
-			return b.add(t0.Add(12*week), KindBounce, blocked(ClassNone))
-		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, -2, 1, SegmentAtRisk)
-		}},
-		{"block of a moderate score goes negative", func() *evs {
-			b := newEvs()
-			b.mails(t0, 3, week, openEach(b))
-			return b.add(t0.Add(3*week), KindBounce, blocked(ClassNone))
-		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, -2, 1, SegmentAtRisk)
-		}},
-		{"unsubscribe alone keeps the score", func() *evs {
-			b := newEvs()
-			b.mails(t0, 3, week, openEach(b))
-			return b.add(t0.Add(3*week), KindGroupUnsubscribe)
-		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, 3, 4, SegmentEngaged)
-			if r.Unsubscribes != 1 || r.Sunset != SunsetRemove {
-				t.Errorf("unsubscribes %d sunset %s", r.Unsubscribes, r.Sunset)
-			}
-		}},
-		{"unsubscribe then resubscribe gives -3", func() *evs {
-			b := newEvs()
-			b.mails(t0, 3, week, openEach(b))
-			return b.add(t0.Add(3*week), KindUnsubscribe).add(t0.Add(4*week), KindGroupResubscribe)
-		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, -3, 1, SegmentAtRisk)
 		}},
 		{"resubscribe without unsubscribe does nothing", func() *evs {
 			return newEvs().add(t0, KindDelivered).add(t0.Add(time.Hour), KindGroupResubscribe)
 		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
 			want(t, r, 0, 2, SegmentNew)
 		}},
-		{"non-engagement decays to 0, never below", func() *evs {
-			b := newEvs()
-			b.mails(t0, 6, week, openEach(b))
-			return b.mails(t0.Add(6*week), 60, week, nil)
-		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, 0, 2, SegmentDormant)
-			if r.Value != 0 {
-				t.Errorf("value %v, want exactly 0", r.Value)
-			}
-		}},
-		{"negative score recovers only by engagement", func() *evs {
-			b := newEvs().add(t0, KindBounce, blocked(ClassNone))
-			b.mails(t0.Add(day), 10, week, nil)
-			return b
-		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
-			want(t, r, -2, 1, SegmentAtRisk)
-		}},
 		{"as-of ignores later events", func() *evs {
 			b := newEvs()
 			b.mails(t0, 3, week, openEach(b))
 			return b.add(t0.Add(3*week), KindSpamReport)
 		}, t0.Add(3*week - time.Second), func(t *testing.T, r Rating, s Summary) {
-			want(t, r, 3, 4, SegmentEngaged)
-			if s.AfterAsOf != 1 || r.Complaints != 0 {
-				t.Errorf("after as-of %d complaints %d", s.AfterAsOf, r.Complaints)
+			if r.Stars != 4 || s.AfterAsOf != 1 || r.Complaints != 0 {
+				t.Errorf("stars %d after as-of %d complaints %d", r.Stars, s.AfterAsOf, r.Complaints)
 			}
 		}},
 		{"processed deferred dropped have no effect", func() *evs {
 			return newEvs().add(t0, KindProcessed).add(t0, KindDeferred).add(t0, KindDropped).add(t0, KindAccountStatusChange)
 		}, time.Time{}, func(t *testing.T, r Rating, s Summary) {
 			want(t, r, 0, 2, SegmentNew)
-			if r.Sends != 0 {
-				t.Errorf("sends %d", r.Sends)
+			if r.Sends != 0 || r.Sunset != SunsetKeep {
+				t.Errorf("sends %d sunset %s", r.Sends, r.Sunset)
 			}
 		}},
 	} {
@@ -316,62 +263,274 @@ func want(t *testing.T, r Rating, score, stars int, seg Segment) {
 	}
 }
 
-// TestFrequencyWeighting: the same number of unanswered mails weighs more on
-// a monthly list than on a weekly one.
-func TestFrequencyWeighting(t *testing.T) {
+// cadences are the list cadences the principle tests run on.
+var cadences = []struct {
+	name string
+	gap  time.Duration
+}{{"daily", day}, {"weekly", week}, {"monthly", 30 * day}}
+
+// engageEvery builds n mails every gap where every k-th mail (counted from
+// the end, so the last one is engaged) is opened.
+func engageEvery(n, k int, gap time.Duration) *evs {
+	b := newEvs()
+	return b.mails(t0, n, gap, func(i int, at time.Time) {
+		if (n-1-i)%k == 0 {
+			b.add(at.Add(time.Hour), KindOpen)
+		}
+	})
+}
+
+// TestSameShareAnyCadence: the same share of mail engaged with gives the
+// same stars on a daily, a weekly and a monthly list, once the contact has
+// been on the list a while (a year).
+func TestSameShareAnyCadence(t *testing.T) {
 	t.Parallel()
-	score := func(gap time.Duration, misses int) float64 {
-		b := newEvs()
-		b.mails(t0, 6, gap, func(i int, at time.Time) { b.add(at.Add(time.Hour), KindOpen) })
-		b.mails(t0.Add(6*gap), misses+1, gap, nil)
-		r, _ := rateEvents(t, time.Time{}, b.list)
-		return r.Value
-	}
-	for _, misses := range []int{1, 2, 3} {
-		t.Run(fmt.Sprintf("%d misses", misses), func(t *testing.T) {
-			daily, weekly, monthly := score(day, misses), score(week, misses), score(30*day, misses)
-			if !(monthly < weekly && weekly < daily) {
-				t.Errorf("monthly %.3f, weekly %.3f, daily %.3f: want monthly < weekly < daily", monthly, weekly, daily)
+	for _, tc := range []struct {
+		every int // engages with one mail in every
+		stars int
+		seg   Segment
+	}{
+		{1, 5, SegmentChampions}, // every mail: very consistently
+		{2, 4, SegmentEngaged},   // one in two: often
+		{6, 3, SegmentLow},       // one in six: not consistently
+	} {
+		t.Run(fmt.Sprintf("1 in %d", tc.every), func(t *testing.T) {
+			t.Parallel()
+			var scores []float64
+			for _, c := range cadences {
+				n := int(365 * day / c.gap)
+				r, _ := rateEvents(t, time.Time{}, engageEvery(n, tc.every, c.gap).list)
+				scores = append(scores, r.Value)
+				if r.Stars != tc.stars || r.Segment != tc.seg {
+					t.Errorf("%s: %d stars (%.2f), %s; want %d, %s", c.name, r.Stars, r.Value, r.Segment, tc.stars, tc.seg)
+				}
 			}
-			wantWeekly := 6 * math.Pow(MissRetention, float64(misses))
-			if math.Abs(weekly-wantWeekly) > 1e-9 {
-				t.Errorf("weekly %.6f, want %.6f", weekly, wantWeekly)
+			if spread := slices.Max(scores) - slices.Min(scores); spread > 1.5 {
+				t.Errorf("scores %.2f differ by %.2f across cadences", scores, spread)
 			}
 		})
 	}
 }
 
-func TestSunset(t *testing.T) {
+// TestMissWeighsByCadence: one unanswered monthly mail costs more than one
+// unanswered weekly mail, which costs more than a daily one.
+func TestMissWeighsByCadence(t *testing.T) {
+	t.Parallel()
+	var drops []float64
+	for _, c := range cadences {
+		n := int(365 * day / c.gap)
+		b := engageEvery(n, 1, c.gap)
+		before, _ := rateEvents(t, time.Time{}, b.list)
+		b.mails(t0.Add(time.Duration(n)*c.gap), 2, c.gap, nil) // the first of them unanswered, the second just delivered
+		after, _ := rateEvents(t, time.Time{}, b.list)
+		drops = append(drops, before.Value-after.Value)
+	}
+	if !(drops[2] > drops[1] && drops[1] > drops[0] && drops[0] > 0) {
+		t.Errorf("score lost to one miss: daily %.3f, weekly %.3f, monthly %.3f; want daily < weekly < monthly", drops[0], drops[1], drops[2])
+	}
+}
+
+// TestConsistentAndOccasional: on one list, a contact that opens every mail
+// is a champion and one that opens one in six is low.
+func TestConsistentAndOccasional(t *testing.T) {
+	t.Parallel()
+	for _, c := range cadences {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			n := int(365 * day / c.gap)
+			cons, _ := rateEvents(t, time.Time{}, engageEvery(n, 1, c.gap).list)
+			occ, _ := rateEvents(t, time.Time{}, engageEvery(n, 6, c.gap).list)
+			if cons.Stars != 5 || occ.Stars != 3 {
+				t.Errorf("consistent %d stars (%.2f), occasional %d stars (%.2f); want 5 and 3", cons.Stars, cons.Value, occ.Stars, occ.Value)
+			}
+		})
+	}
+}
+
+// TestDormant: a champion whose mail goes unanswered while it is still
+// mailed falls to 2 stars (dormant) once the silence lasts DormantAfter and
+// DormantMails mails, and its sunset agrees.
+func TestDormant(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name  string
-		idle  time.Duration
-		extra func(b *evs, last time.Time)
-		want  Sunset
+		cadence string
+		gap     time.Duration
+		misses  int // mails delivered after the last engaged one
+		dormant bool
 	}{
-		{"engaged recently", 10 * day, nil, SunsetKeep},
-		{"a month", 40 * day, nil, SunsetSendLess},
-		{"three months", 100 * day, nil, SunsetSendEvenLess},
-		{"six months", 200 * day, nil, SunsetReengage},
-		{"re-engagement mail just sent", 200 * day, func(b *evs, last time.Time) {
-			b.add(last.Add(195*day), KindDelivered)
-		}, SunsetReengage},
-		{"re-engagement mail ignored", 220 * day, func(b *evs, last time.Time) {
-			b.add(last.Add(190*day), KindDelivered)
-		}, SunsetRemove},
+		{"daily", day, 20, false},
+		{"daily", day, 31, true},
+		{"weekly", week, 2, false},
+		{"weekly", week, 4, false}, // 3 weeks since the first unanswered mail
+		{"weekly", week, 6, true},
+		{"monthly", 30 * day, 2, false}, // a month, but only two mails
+		{"monthly", 30 * day, 3, true},
+	} {
+		t.Run(fmt.Sprintf("%s %d unanswered", tc.cadence, tc.misses), func(t *testing.T) {
+			t.Parallel()
+			n := int(365 * day / tc.gap)
+			b := engageEvery(n, 1, tc.gap)
+			b.mails(t0.Add(time.Duration(n)*tc.gap), tc.misses, tc.gap, nil)
+			last := b.list[len(b.list)-1].Timestamp
+			r, _ := rateEvents(t, last.Add(tc.gap-time.Hour), b.list)
+			if got := r.Segment == SegmentDormant; got != tc.dormant || (tc.dormant && r.Stars != 2) {
+				t.Errorf("%d stars (%.2f), %s, sunset %s; dormant %v, want %v", r.Stars, r.Value, r.Segment, r.Sunset, got, tc.dormant)
+			}
+			if tc.dormant != (r.Sunset != SunsetKeep) {
+				t.Errorf("sunset %s does not agree with dormant %v", r.Sunset, tc.dormant)
+			}
+		})
+	}
+}
+
+// TestRememberedLonger: after the same silence, a champion that comes back
+// is rated higher than before the silence lets a low engager be: high
+// engagement is remembered longer.
+func TestRememberedLonger(t *testing.T) {
+	t.Parallel()
+	back := func(every int) Rating {
+		n := 52
+		b := engageEvery(n, every, week)
+		b.mails(t0.Add(time.Duration(n)*week), 8, week, nil) // two months silent
+		b.mails(t0.Add(time.Duration(n+8)*week), 1, week, func(i int, at time.Time) { b.add(at.Add(time.Hour), KindOpen) })
+		r, _ := rateEvents(t, time.Time{}, b.list)
+		return r
+	}
+	champ, low := back(1), back(5)
+	if champ.Stars < 4 || low.Stars != 3 {
+		t.Errorf("back after two months: champion %d stars (%.2f), low engager %d stars (%.2f); want ≥ 4 and 3", champ.Stars, champ.Value, low.Stars, low.Value)
+	}
+	// The memory itself: a miss moves a high share less than a low one.
+	if halfLife(1) <= halfLife(0.2) {
+		t.Errorf("half-life at share 1 %v, at 0.2 %v", halfLife(1), halfLife(0.2))
+	}
+}
+
+// TestUnsubscribes: an unsubscribed contact is never above 2 stars, is in
+// segment unsubscribed and must not be mailed; resubscribing gives 1 star
+// that later opens do not lift until the mark runs out.
+func TestUnsubscribes(t *testing.T) {
+	t.Parallel()
+	group := func(id int64) func(*Event) { return func(ev *Event) { ev.ASMGroupID = id } }
+	champion := func() *evs { return engageEvery(40, 1, week) }
+	after := t0.Add(40 * week)
+	for _, tc := range []struct {
+		name  string
+		build func(b *evs)
+		score int
+		seg   Segment
+	}{
+		{"unsubscribe", func(b *evs) { b.add(after, KindUnsubscribe) }, 0, SegmentUnsubscribed},
+		{"unsubscribe, then opens", func(b *evs) {
+			b.add(after, KindUnsubscribe)
+			b.mails(after.Add(day), 5, week, func(i int, at time.Time) { b.add(at.Add(time.Hour), KindOpen) })
+		}, 0, SegmentUnsubscribed},
+		{"group unsubscribe", func(b *evs) { b.add(after, KindGroupUnsubscribe, group(7)) }, 0, SegmentUnsubscribed},
+		{"group unsubscribe, resubscribe to another group", func(b *evs) {
+			b.add(after, KindGroupUnsubscribe, group(7)).add(after.Add(day), KindGroupResubscribe, group(8))
+		}, 0, SegmentUnsubscribed},
+		{"two groups unsubscribed, one resubscribed", func(b *evs) {
+			b.add(after, KindGroupUnsubscribe, group(7)).add(after, KindGroupUnsubscribe, group(8)).add(after.Add(day), KindGroupResubscribe, group(8))
+		}, -3, SegmentUnsubscribed},
+		{"group unsubscribe, resubscribe to it", func(b *evs) {
+			b.add(after, KindGroupUnsubscribe, group(7)).add(after.Add(day), KindGroupResubscribe, group(7))
+		}, -3, SegmentAtRisk},
+		{"unsubscribe, resubscribe", func(b *evs) {
+			b.add(after, KindUnsubscribe).add(after.Add(day), KindGroupResubscribe, group(7))
+		}, -3, SegmentAtRisk},
+		{"unsubscribe, resubscribe, opens", func(b *evs) {
+			b.add(after, KindGroupUnsubscribe).add(after.Add(day), KindGroupResubscribe)
+			b.mails(after.Add(2*day), 10, week, func(i int, at time.Time) { b.add(at.Add(time.Hour), KindOpen) })
+		}, -1, SegmentAtRisk},
+		{"unsubscribe, resubscribe, opens past the mark's memory", func(b *evs) {
+			b.add(after, KindGroupUnsubscribe).add(after.Add(day), KindGroupResubscribe)
+			b.mails(after.Add(2*day), 30, week, func(i int, at time.Time) { b.add(at.Add(time.Hour), KindOpen) })
+		}, 10, SegmentChampions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			b := newEvs().add(t0, KindDelivered).add(t0.Add(time.Hour), KindOpen)
-			last := t0.Add(time.Hour)
-			if tc.extra != nil {
-				tc.extra(b, last)
+			b := champion()
+			tc.build(b)
+			r, _ := rateEvents(t, time.Time{}, b.list)
+			if r.Segment != tc.seg || (tc.score <= 0 && r.Score != tc.score) || (tc.score > 0 && r.Stars != 5) {
+				t.Errorf("score %d (%.2f), %d stars, %s; want %d, %s", r.Score, r.Value, r.Stars, r.Segment, tc.score, tc.seg)
 			}
-			r, _ := rateEvents(t, last.Add(tc.idle), b.list)
-			if r.Sunset != tc.want {
-				t.Errorf("sunset %s, want %s", r.Sunset, tc.want)
+			if tc.seg == SegmentUnsubscribed && (r.Stars > 2 || r.Sunset != SunsetRemove) {
+				t.Errorf("unsubscribed: %d stars, sunset %s; want at most 2 and remove", r.Stars, r.Sunset)
 			}
 		})
+	}
+}
+
+// TestBlocks: a block the sender caused leaves an engaged contact as it
+// is (and is counted); a block of the recipient's mailbox is a soft
+// bounce: 1 star.
+func TestBlocks(t *testing.T) {
+	t.Parallel()
+	base, _ := rateEvents(t, time.Time{}, engageEvery(26, 2, week).list)
+	if base.Stars != 4 {
+		t.Fatalf("engaged contact: %d stars (%.2f), want 4", base.Stars, base.Value)
+	}
+	for _, tc := range []struct {
+		class  Classification
+		sender bool
+	}{
+		{ClassReputation, true}, {ClassContent, true}, {ClassFrequency, true}, {ClassTechnical, true},
+		{ClassMailboxUnavailable, false}, {ClassUnclassified, false}, {ClassNone, false}, {ClassInvalidAddress, false},
+	} {
+		t.Run(tc.class.String(), func(t *testing.T) {
+			t.Parallel()
+			b := engageEvery(26, 2, week)
+			b.add(t0.Add(26*week), KindBounce, blocked(tc.class))
+			r, s := rateEvents(t, time.Time{}, b.list)
+			if tc.sender {
+				if r.Score != base.Score || r.SenderBlocks != 1 || r.Bounces != 0 || s.SenderBlocks != 1 {
+					t.Errorf("score %d (was %d), sender_blocks %d, bounces %d, summary %d", r.Score, base.Score, r.SenderBlocks, r.Bounces, s.SenderBlocks)
+				}
+			} else if r.Score != -BlockPenalty || r.Segment != SegmentAtRisk || r.Bounces != 1 || r.SenderBlocks != 0 {
+				t.Errorf("score %d, %s, bounces %d, sender_blocks %d; want -2, at_risk", r.Score, r.Segment, r.Bounces, r.SenderBlocks)
+			}
+			if s.Blocks != 1 || s.BlocksBy[classOrNone(tc.class)] != 1 {
+				t.Errorf("summary blocks %d %v", s.Blocks, s.BlocksBy)
+			}
+		})
+	}
+}
+
+// TestSegmentsAgreeWithSunset: on random histories, a contact told to send
+// less (or worse) is never engaged or a champion, and an unsubscribed one
+// is never above 2 stars.
+func TestSegmentsAgreeWithSunset(t *testing.T) {
+	t.Parallel()
+	kinds := []Kind{KindDelivered, KindDelivered, KindDelivered, KindOpen, KindClick, KindOpen, KindBounce,
+		KindUnsubscribe, KindGroupUnsubscribe, KindGroupResubscribe, KindSpamReport, KindProcessed}
+	rng := rand.New(rand.NewPCG(5, 5))
+	e := New(Options{})
+	for c := range 400 {
+		at := t0
+		n := 5 + rng.IntN(120)
+		for i := range n {
+			k := kinds[rng.IntN(len(kinds))]
+			if rng.IntN(10) > 0 && k != KindDelivered && k != KindOpen {
+				k = KindDelivered // mostly mail
+			}
+			ev := Event{Email: fmt.Sprintf("c%d@x.com", c), Timestamp: at, Kind: k, EventID: fmt.Sprint(c, "-", i),
+				ASMGroupID: int64(rng.IntN(3)), BounceType: BounceType(1 + rng.IntN(2)), Classification: Classification(rng.IntN(int(numClasses)))}
+			e.Add(ev)
+			at = at.Add(time.Duration(rng.IntN(int(20*day/time.Second))) * time.Second)
+		}
+	}
+	res, err := e.Rate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Ratings {
+		if r.Sunset != SunsetKeep && (r.Segment == SegmentEngaged || r.Segment == SegmentChampions) {
+			t.Errorf("%s: sunset %s but segment %s (%d stars)", r.Email, r.Sunset, r.Segment, r.Stars)
+		}
+		if r.Segment == SegmentUnsubscribed && (r.Stars > 2 || r.Sunset != SunsetRemove) {
+			t.Errorf("%s: unsubscribed with %d stars, sunset %s", r.Email, r.Stars, r.Sunset)
+		}
 	}
 }
 
@@ -472,32 +631,33 @@ func TestExplainErrors(t *testing.T) {
 
 // TestHighScoreBoundary: the "high score" test of a hard bounce uses the
 // same rounding as the displayed score, so a contact shown with 6 (5 stars)
-// is reset to 0 and one shown with 5 is not. A block never resets: it
-// always goes negative.
+// is reset to 0 and one shown with 5 is not. A block of the recipient's
+// mailbox never resets: it always goes negative.
 func TestHighScoreBoundary(t *testing.T) {
 	t.Parallel()
+	// shareFor returns the share whose score is v.
+	shareFor := func(v float64) float64 { return math.Pow(v/MaxScore, 1/ShareExponent) }
 	for _, tc := range []struct {
 		name  string
-		s     float64
+		v     float64
 		btype BounceType
 		want  float64
 	}{
 		{"hard bounce at 5.5 (shown 6)", 5.5, BounceHard, 0},
-		{"hard bounce at 5.49 (shown 5)", 5.49, BounceHard, -5},
+		{"hard bounce at 5.45 (shown 5)", 5.45, BounceHard, -5},
 		{"hard bounce at 10", 10, BounceHard, 0},
 		{"hard bounce at 0", 0, BounceHard, -5},
 		{"block at 10", 10, BounceBlocked, -BlockPenalty},
 		{"block at 5.5 (shown 6)", 5.5, BounceBlocked, -BlockPenalty},
-		{"block at 5.49 (shown 5)", 5.49, BounceBlocked, -BlockPenalty},
-		{"block at -4", -4, BounceBlocked, MinScore},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			shown := RoundScore(tc.s)
-			m := model{s: tc.s}
+			m := model{started: true, mail: 100}
+			m.eng = 100 * shareFor(tc.v) * 1.000001
+			shown := RoundScore(m.score(1))
 			var r Rating
-			m.apply(record{ts: 1, key: packInfo(KindBounce, false, tc.btype, ClassInvalidAddress)}, &r)
-			if m.s != tc.want {
-				t.Errorf("score %v (shown %d) after %s: %v, want %v", tc.s, shown, tc.btype, m.s, tc.want)
+			m.apply(record{ts: 1, key: packInfo(KindBounce, false, tc.btype, ClassMailboxUnavailable)}, &r)
+			if got := m.score(1); got != tc.want {
+				t.Errorf("score %v (shown %d) after %s: %v, want %v", tc.v, shown, tc.btype, got, tc.want)
 			}
 			if tc.btype == BounceHard && (tc.want == 0) != (Stars(shown) == 5) {
 				t.Errorf("reset %v but shown %d (%d stars)", tc.want == 0, shown, Stars(shown))
@@ -538,5 +698,40 @@ func TestSameSecondOrder(t *testing.T) {
 		if got != *first {
 			t.Fatalf("order %d: %+v\nfirst: %+v", seed, got, *first)
 		}
+	}
+}
+
+// TestExplainAsOfStep: when time alone moves the score after the last event
+// (mail unanswered long enough to make the contact dormant), Explain ends
+// with an as-of step that says so, and its score is the rating's.
+func TestExplainAsOfStep(t *testing.T) {
+	t.Parallel()
+	b := engageEvery(20, 1, week)
+	first := t0.Add(20 * week)
+	b.mails(first, 3, week, nil) // unanswered, the last 2 weeks after the first
+	asOf := first.Add(31 * day)
+	e := New(Options{AsOf: asOf})
+	for _, ev := range b.list {
+		e.Add(ev)
+	}
+	r, steps, err := e.Explain(b.email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := steps[len(steps)-1]
+	if last.Kind != KindUnknown || !last.Time.Equal(asOf) || last.After != 0 || last.Before <= 0 || !strings.Contains(last.Note, "dormant") {
+		t.Errorf("last step %+v, want an as-of step to 0 (dormant)", last)
+	}
+	if r.Segment != SegmentDormant || r.Value != last.After || r.Sunset != SunsetSendLess {
+		t.Errorf("rating %+v", r)
+	}
+	// Without the as-of time passing, no such step.
+	e2 := New(Options{AsOf: first.Add(15 * day)})
+	for _, ev := range b.list {
+		e2.Add(ev)
+	}
+	_, steps, _ = e2.Explain(b.email)
+	if k := steps[len(steps)-1].Kind; k == KindUnknown {
+		t.Errorf("an as-of step where time changed nothing: %+v", steps[len(steps)-1])
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 // Columns are the output columns (CSV header, JSON field names), in order.
 var Columns = []string{"email", "score", "stars", "segment", "last_engaged", "sends", "human_opens",
-	"machine_opens", "clicks", "bounces", "complaints", "unsubscribes", "sunset"}
+	"machine_opens", "clicks", "bounces", "complaints", "unsubscribes", "sunset", "sender_blocks"}
 
 // OutputFormat selects how [WriteRatings] writes.
 type OutputFormat string
@@ -108,6 +108,8 @@ func AppendCSV(buf []byte, r *Rating) []byte {
 	}
 	buf = append(buf, ',')
 	buf = append(buf, r.Sunset...)
+	buf = append(buf, ',')
+	buf = strconv.AppendInt(buf, int64(r.SenderBlocks), 10)
 	return append(buf, '\n')
 }
 
@@ -157,7 +159,9 @@ func AppendJSON(buf []byte, r *Rating) []byte {
 	}
 	buf = append(buf, `,"sunset":"`...)
 	buf = append(buf, r.Sunset...)
-	return append(buf, `"}`...)
+	buf = append(buf, `","sender_blocks":`...)
+	buf = strconv.AppendInt(buf, int64(r.SenderBlocks), 10)
+	return append(buf, '}')
 }
 
 const hexDigits = "0123456789abcdef"

@@ -13,6 +13,22 @@ import (
 // input is reported as ErrSyntax instead of recursing further.
 const maxDepth = 256
 
+// MillisFrom is the smallest timestamp taken as Unix milliseconds rather
+// than seconds: 10¹¹ seconds is the year 5138, 10¹¹ milliseconds March
+// 1973, so no real event time is ambiguous.
+const MillisFrom = 1e11
+
+// UnixSeconds applies the rule sgseq uses for every Unix timestamp it reads
+// (event timestamps, --as-of): a value of [MillisFrom] or more is in
+// milliseconds and is returned in seconds (truncated); a smaller value is
+// already in seconds and is returned as is.
+func UnixSeconds(n int64) int64 {
+	if n >= MillisFrom {
+		return n / 1000
+	}
+	return n
+}
+
 // maxUnixSeconds is the largest timestamp the compact event record holds
 // (the year 2106).
 const maxUnixSeconds = math.MaxUint32
@@ -29,10 +45,11 @@ type fields struct {
 	class                           Classification
 	machine                         bool
 
+	asm int64 // asm_group_id; 0 when absent or not an integer
+
 	// Only filled in full mode (decoders, explain).
 	url, useragent, ip []byte
 	categories         [][]byte
-	asm                int64
 }
 
 // scanner is a hand-written, allocation-free JSON scanner for Event Webhook
@@ -264,6 +281,10 @@ func (s *scanner) object(i int) (int, string, error) {
 			var v []byte
 			i, err = s.scalarInto(i, &v)
 			f.class = classOf(v)
+		case "asm_group_id":
+			var v []byte
+			i, err = s.scalarInto(i, &v)
+			f.asm = parseGroupID(v)
 		case "sg_machine_open":
 			var v []byte
 			i, err = s.scalarInto(i, &v)
@@ -333,10 +354,6 @@ func (s *scanner) fullField(key []byte, i int) (int, error) {
 		i, err = s.scalarInto(i, &f.useragent)
 	case "ip":
 		i, err = s.scalarInto(i, &f.ip)
-	case "asm_group_id":
-		var v []byte
-		i, err = s.scalarInto(i, &v)
-		f.asm, _ = strconv.ParseInt(string(v), 10, 64)
 	case "category":
 		if s.buf[i] == '[' {
 			return s.categories(i)
@@ -442,8 +459,7 @@ func (s *scanner) timestamp(i int) (int, error) {
 	return end, nil
 }
 
-// parseTimestamp parses Unix seconds or milliseconds (any value of 1e11 or
-// more is taken as milliseconds). It rejects zero, negative, fractional
+// parseTimestamp parses Unix seconds or milliseconds (see [UnixSeconds]). It rejects zero, negative, fractional
 // garbage and values past 2106.
 func parseTimestamp(v []byte) (int64, bool) {
 	var n int64
@@ -489,13 +505,24 @@ func parseFloatTimestamp(v []byte) (int64, bool) {
 }
 
 func normTimestamp(n int64) (int64, bool) {
-	if n >= 1e11 {
-		n /= 1000
-	}
+	n = UnixSeconds(n)
 	if n <= 0 || n > maxUnixSeconds {
 		return 0, false
 	}
 	return n, true
+}
+
+// parseGroupID parses an asm_group_id: a non-negative integer (as a number
+// or a string of digits); anything else gives 0, "no group".
+func parseGroupID(v []byte) int64 {
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' || n > math.MaxInt64/10-10 {
+			return 0
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
 }
 
 // str returns the offset after the string starting at buf[i] == '"'.

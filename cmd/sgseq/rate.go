@@ -21,19 +21,26 @@ import (
 
 // rateFlags are the flags shared by "rate" and "rate explain".
 type rateFlags struct {
-	asOf    string
-	strict  bool
-	workers int
+	asOf          string
+	strict        bool
+	workers       int
+	maxRecordSize string
 }
 
 func (f *rateFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.asOf, "as-of", "", "rate as of this time (RFC 3339, YYYY-MM-DD or Unix seconds or milliseconds); later events are ignored (default: the newest event)")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "stop at the first malformed line instead of skipping it")
 	cmd.Flags().IntVar(&f.workers, "workers", 0, "parsing goroutines (default: GOMAXPROCS)")
+	cmd.Flags().StringVar(&f.maxRecordSize, "max-record-size", "16MiB", "skip a line, JSON object or CSV record longer than this (bytes, or with k, KiB, M, MiB, G, GiB...); memory stays bounded whatever the input")
 }
 
 func (f *rateFlags) options() (rating.Options, error) {
 	opts := rating.Options{Strict: f.strict, Workers: f.workers}
+	n, err := rateParseSize(f.maxRecordSize)
+	if err != nil {
+		return opts, fmt.Errorf("--max-record-size: %w", err)
+	}
+	opts.MaxRecordSize = n
 	if f.asOf != "" {
 		t, err := rateParseTime(f.asOf)
 		if err != nil {
@@ -45,8 +52,8 @@ func (f *rateFlags) options() (rating.Options, error) {
 }
 
 // rateParseTime accepts RFC 3339, YYYY-MM-DD (end of that day, UTC) or
-// Unix seconds; like event timestamps, a number of 1e11 or more is taken as
-// milliseconds.
+// Unix seconds; like event timestamps (rating.UnixSeconds), a number of
+// 1e11 or more is taken as milliseconds.
 func rateParseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UTC(), nil
@@ -55,12 +62,32 @@ func rateParseTime(s string) (time.Time, error) {
 		return t.Add(24*time.Hour - time.Second), nil
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
-		if n >= 1e11 {
-			return time.UnixMilli(n).UTC(), nil
-		}
-		return time.Unix(n, 0).UTC(), nil
+		return time.Unix(rating.UnixSeconds(n), 0).UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not RFC 3339, YYYY-MM-DD or Unix seconds", s)
+}
+
+// rateParseSize parses a byte size: a whole number, optionally followed by
+// k/K/KB/KiB, M/MB/MiB or G/GB/GiB (all powers of 1024).
+func rateParseSize(s string) (int, error) {
+	t := strings.TrimSpace(s)
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') {
+		i--
+	}
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size (for example 16MiB, 512k, 1048576)", s)
+	}
+	shift, ok := map[string]uint{"": 0, "b": 0, "k": 10, "kb": 10, "kib": 10, "m": 20, "mb": 20, "mib": 20, "g": 30, "gb": 30, "gib": 30}[unit]
+	if !ok {
+		return 0, fmt.Errorf("%q: unknown unit %q (want k, KiB, M, MiB, G or GiB)", s, strings.TrimSpace(t[i:]))
+	}
+	if n > (1<<40)>>shift {
+		return 0, fmt.Errorf("%q is too large (at most 1 TiB)", s)
+	}
+	return int(n << shift), nil
 }
 
 func newRateCmd() *cobra.Command {
@@ -74,14 +101,17 @@ func newRateCmd() *cobra.Command {
 		Long: `Rate reads SendGrid Event Webhook data (JSON arrays as posted, NDJSON or CSV
 with a header; .gz by extension; - for stdin) and writes one rating per
 contact: email, score, stars, segment, last_engaged, sends, human_opens,
-machine_opens, clicks, bounces, complaints, unsubscribes, sunset.
+machine_opens, clicks, bounces, complaints, unsubscribes, sunset,
+sender_blocks.
 
-A summary (events read/used/duplicates/skipped, contacts by stars, segment
-and sunset recommendation) goes to stderr. Malformed lines are skipped and
-listed with file:line; --strict stops at the first one (exit status 2).
-An input that yields no event is an error (exit status 2); when more than
-half of the lines were skipped the ratings are written, a warning is
-printed even with -q, and the exit status is 3.`,
+A summary (events read/used/duplicates/skipped, blocks by classification,
+contacts by stars, segment and sunset recommendation) goes to stderr.
+Malformed lines, and records over --max-record-size, are skipped and listed
+with file:line; an input that breaks off (a truncated .gz) keeps the events
+before the break and says where it stopped; --strict stops at the first
+problem (exit status 2). An input that yields no event is an error (exit
+status 2); when more than half of the lines were skipped the ratings are
+written, a warning is printed even with -q, and the exit status is 3.`,
 		Example: `  sgseq rate events.ndjson > ratings.csv
   sgseq rate -o json --out ratings.json webhook-*.json.gz
   sgseq rate --as-of 2026-10-01 events.csv
@@ -237,8 +267,8 @@ func rateWriteExplain(w io.Writer, r rating.Rating, steps []rating.Step) {
 	}
 	fmt.Fprintf(w, "%s: score %d (%s, %s), sunset %s, last engaged %s\n", r.Email, r.Score,
 		rateStars(r.Stars), r.Segment, r.Sunset, last)
-	fmt.Fprintf(w, "  sends %d, human opens %d, machine opens %d, clicks %d, bounces %d, complaints %d, unsubscribes %d\n",
-		r.Sends, r.HumanOpens, r.MachineOpens, r.Clicks, r.Bounces, r.Complaints, r.Unsubscribes)
+	fmt.Fprintf(w, "  sends %d, human opens %d, machine opens %d, clicks %d, bounces %d, complaints %d, unsubscribes %d, sender blocks %d\n",
+		r.Sends, r.HumanOpens, r.MachineOpens, r.Clicks, r.Bounces, r.Complaints, r.Unsubscribes, r.SenderBlocks)
 	rateWriteExplainSteps(w, steps)
 }
 
@@ -254,6 +284,10 @@ func rateWriteExplainSteps(w io.Writer, steps []rating.Step) {
 			ev += " (" + s.BounceType.String() + ")"
 		case s.Kind == rating.KindOpen && s.MachineOpen:
 			ev += " (machine)"
+		case s.Kind == rating.KindGroupUnsubscribe || s.Kind == rating.KindGroupResubscribe:
+			ev += fmt.Sprintf(" (group %d)", s.Group)
+		case s.Kind == rating.KindUnknown:
+			ev = "(as of)"
 		}
 		fmt.Fprintf(w, "  %s  %-40s %6.2f → %6.2f  %s\n", s.Time.Format(time.RFC3339), ev, s.Before, s.After, s.Note)
 	}
@@ -291,6 +325,14 @@ func rateWriteSummary(w io.Writer, s *rating.Summary, took time.Duration, maxErr
 		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
 	}
 	fmt.Fprintln(w)
+	if s.Blocks > 0 {
+		var parts []string
+		for _, k := range rateSortedKeys(s.BlocksBy) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, s.BlocksBy[k]))
+		}
+		fmt.Fprintf(w, "blocks: %d (%s); %d of them the sender's side (Reputation, Content, Frequency or Volume Too High, Technical): not held against contacts, but counted against the sender by SEQ's bounce classification\n",
+			s.Blocks, strings.Join(parts, ", "), s.SenderBlocks)
+	}
 	total := max(1, s.Contacts)
 	fmt.Fprintln(w, "stars:")
 	for st := 5; st >= 1; st-- {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -74,7 +75,7 @@ func TestRateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHeader := "email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset"
+	wantHeader := "email,score,stars,segment,last_engaged,sends,human_opens,machine_opens,clicks,bounces,complaints,unsubscribes,sunset,sender_blocks"
 	if got := strings.Join(rows[0], ","); got != wantHeader {
 		t.Errorf("header %s\nwant   %s", got, wantHeader)
 	}
@@ -416,5 +417,135 @@ func TestRateEmptyInput(t *testing.T) {
 	}
 	if stdout != "" {
 		t.Errorf("output:\n%s", stdout)
+	}
+}
+
+// TestRateRecordLimits: --max-record-size skips a longer line with its
+// file:line and reason; a truncated .gz keeps the events before the break
+// and says where it stopped; --strict makes either exit 1.
+func TestRateRecordLimits(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	line := func(email, kind, id string) string {
+		return fmt.Sprintf(`{"email":%q,"timestamp":1767000000,"event":%q,"sg_event_id":%q}`+"\n", email, kind, id)
+	}
+	long := filepath.Join(dir, "long.ndjson")
+	text := line("a@x.com", "delivered", "1") + `{"email":"b@x.com","timestamp":1767000000,"event":"open","pad":"` + strings.Repeat("x", 4000) + "\"}\n" + line("c@x.com", "delivered", "3")
+	if err := os.WriteFile(long, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var plain strings.Builder
+	for i := range 3000 {
+		plain.WriteString(line(fmt.Sprintf("c%d@x.com", i), "delivered", fmt.Sprint(i)))
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(plain.String()))
+	zw.Close()
+	cut := filepath.Join(dir, "cut.ndjson.gz")
+	if err := os.WriteFile(cut, gz.Bytes()[:gz.Len()/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		stderr   string
+		contacts int
+	}{
+		{"long line skipped", []string{"--max-record-size", "1KiB", long}, 0, long + ":2: record too large: longer than 1024 bytes", 2},
+		{"long line within the default", []string{long}, 0, "skipped 0", 3},
+		{"long line, strict", []string{"--max-record-size", "1k", "--strict", long}, 2, long + ":2: record too large", 0},
+		{"bad size", []string{"--max-record-size", "12 parsecs", long}, 2, `unknown unit "parsecs"`, 0},
+		{"truncated gzip", []string{cut}, 0, "input broken off: unexpected EOF after", -1},
+		{"truncated gzip, strict", []string{"--strict", cut}, 2, "input broken off", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			stdout, stderr, err := rateRun(t, tc.args...)
+			code := 0
+			var ee *exitError
+			switch {
+			case errors.As(err, &ee):
+				code = ee.code
+				stderr += ee.err.Error()
+			case err != nil:
+				code = 2
+				stderr += err.Error()
+			}
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) {
+				t.Fatalf("exit %d, want %d; stderr:\n%s\nwant it to contain %q", code, tc.code, stderr, tc.stderr)
+			}
+			rows := strings.Count(stdout, "\n") - 1
+			switch {
+			case tc.contacts > 0 && rows != tc.contacts:
+				t.Errorf("%d contacts rated, want %d:\n%s", rows, tc.contacts, stdout)
+			case tc.contacts < 0 && (rows < 100 || rows >= 3000):
+				t.Errorf("%d contacts rated from the half file, want the ones before the break", rows)
+			}
+		})
+	}
+}
+
+// TestRateExplainGroupsAndAsOf: explain names the group of group events,
+// counts sender blocks, and ends with an "(as of)" line when time alone
+// made the contact dormant.
+func TestRateExplainGroupsAndAsOf(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	ts := int64(1767000000)
+	ev := func(kind, extra string) {
+		fmt.Fprintf(&b, `{"email":"a@x.com","timestamp":%d,"event":%q,"sg_event_id":"e%d"%s}`+"\n", ts, kind, ts, extra)
+	}
+	for range 10 {
+		ev("delivered", "")
+		ts += 3600
+		ev("open", "")
+		ts += 7*86400 - 3600
+	}
+	ev("bounce", `,"type":"blocked","bounce_classification":"Reputation"`)
+	ts += 60
+	ev("group_unsubscribe", `,"asm_group_id":42`)
+	ts += 60
+	ev("group_resubscribe", `,"asm_group_id":42`)
+	for range 3 {
+		ts += 7 * 86400
+		ev("delivered", "")
+	}
+	path := filepath.Join(t.TempDir(), "a.ndjson")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	asOf := time.Unix(ts+17*86400, 0).UTC().Format(time.RFC3339)
+	stdout, stderr, err := rateRun(t, "explain", "--as-of", asOf, "a@x.com", path)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, want := range []string{
+		"sender blocks 1",
+		"bounce (blocked, Reputation)",
+		"the sender's side, not the contact's: no effect",
+		"group_unsubscribe (group 42)",
+		"group_resubscribe (group 42)",
+		"resubscribe to group 42 after an unsubscribe",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("explain output lacks %q:\n%s", want, stdout)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if !strings.Contains(lines[0], "at_risk") {
+		t.Errorf("header %q, want at_risk (resubscribed)", lines[0])
+	}
+	// Past the mark: the rating follows the share again, and the as-of
+	// line shows the dormancy time alone brought.
+	asOf = time.Unix(ts+200*86400, 0).UTC().Format(time.RFC3339)
+	stdout, _, err = rateRun(t, "explain", "--as-of", asOf, "a@x.com", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.Split(strings.TrimSpace(stdout), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "(as of)") || !strings.Contains(lines[0], "dormant") {
+		t.Errorf("header %q, last line %q; want dormant and an (as of) line", lines[0], last)
 	}
 }

@@ -144,7 +144,7 @@ func (en *encoder) json(buf []byte, e ev) []byte {
 		buf = append(buf, `,"response":"400 try again later","attempt":"2"`...)
 	case "dropped":
 		buf = append(buf, `,"reason":"Bounced Address","status":"5.0.0"`...)
-	case "group_unsubscribe", "group_resubscribe", "spamreport":
+	case "unsubscribe", "group_unsubscribe", "group_resubscribe", "spamreport":
 		buf = append(buf, `,"useragent":"`...)
 		buf = append(buf, userAgents[0]...)
 		buf = append(buf, `","ip":"203.0.113.`...)

@@ -26,3 +26,11 @@ func ExampleWrite() {
 	// Output:
 	// reproducible: true
 }
+
+func ExampleExpected() {
+	// The star range the contact-rating article gives a persona.
+	r := gen.Expected[gen.Resubscriber]
+	fmt.Printf("%s: %d–%d stars (%s)\n", gen.Resubscriber, r.Min, r.Max, r.Why)
+	// Output:
+	// resubscriber: 1–1 stars (unsubscribed and resubscribed)
+}

@@ -3,9 +3,12 @@
 //
 // The generator simulates a sender with three lists mailed at different
 // cadences (daily, weekly, monthly) and contacts that follow personas:
-// champions, engaged, low, dormant, new, Apple-MPP machine openers,
-// bouncers (hard and soft), complainers, unsubscribers and
-// unsubscribe-then-resubscribe contacts. Events look like the real webhook
+// champions, engaged (also on one list only), low, dormant, new, Apple-MPP
+// machine openers, hard bouncers and bounced champions, soft bouncers,
+// engaged contacts with a mailbox block or with blocks the sender caused,
+// complainers, unsubscribers (global and from one group) and
+// unsubscribe-then-resubscribe contacts. [Expected] gives each persona the
+// star range Mailchimp's contact-rating article assigns its behaviour. Events look like the real webhook
 // posts (about 500 bytes each: user agents, categories, custom arguments
 // merged at the top level, a nested object, url, ip, sg_message_id,
 // sg_event_id), arrive roughly in time order with some out-of-order
@@ -31,19 +34,27 @@ import (
 // Persona is the behaviour a generated contact follows.
 type Persona string
 
-// Personas.
+// Personas. The share of mail a persona opens is per mail delivered;
+// clicks follow some opens.
 const (
-	Champion     Persona = "champion"     // opens most mail, clicks often
-	Engaged      Persona = "engaged"      // opens about half
-	Low          Persona = "low"          // opens rarely
-	Dormant      Persona = "dormant"      // engaged, then stops for good
-	New          Persona = "new"          // joined in the last three weeks, has not engaged
-	MachineOnly  Persona = "machine"      // Apple MPP: machine opens only
-	HardBouncer  Persona = "hard_bouncer" // hard-bounces once, then dropped
-	SoftBouncer  Persona = "soft_bouncer" // blocked now and then
-	Complainer   Persona = "complainer"   // reports spam, then dropped
-	Unsubscriber Persona = "unsubscriber" // unsubscribes, then dropped
-	Resubscriber Persona = "resubscriber" // unsubscribes and resubscribes
+	Champion          Persona = "champion"           // opens 85% of its mail, clicks often
+	Engaged           Persona = "engaged"            // opens about 45%
+	EngagedDaily      Persona = "engaged_daily"      // Engaged, on the daily list only
+	EngagedWeekly     Persona = "engaged_weekly"     // Engaged, on the weekly list only
+	EngagedMonthly    Persona = "engaged_monthly"    // Engaged, on the monthly list only
+	Low               Persona = "low"                // opens about 10%
+	Dormant           Persona = "dormant"            // opens 60%, then stops for good in the first half, still mailed
+	New               Persona = "new"                // joined in the last three weeks, has not engaged
+	MachineOnly       Persona = "machine"            // Apple MPP: machine opens only
+	HardBouncer       Persona = "hard_bouncer"       // opens 20%, hard-bounces once, then dropped
+	BouncedChampion   Persona = "bounced_champion"   // a champion that hard-bounces once late, then dropped
+	SoftBouncer       Persona = "soft_bouncer"       // its mailbox blocks one mail in six (Mailbox Unavailable, Unclassified)
+	MailboxBlocked    Persona = "mailbox_blocked"    // Engaged, with one Mailbox Unavailable block in the last months
+	SenderBlocked     Persona = "sender_blocked"     // Engaged, with one mail in ten blocked for the sender's Reputation, Content, volume or a Technical failure
+	Complainer        Persona = "complainer"         // reports spam, then dropped
+	Unsubscriber      Persona = "unsubscriber"       // unsubscribes from all mail, then dropped
+	GroupUnsubscriber Persona = "group_unsubscriber" // unsubscribes from one list's group (dropped there), still gets and opens the others
+	Resubscriber      Persona = "resubscriber"       // unsubscribes from a group, resubscribes within 20 days, goes on opening
 )
 
 // Personas lists every persona with its share of contacts (per mille).
@@ -51,8 +62,48 @@ var Personas = []struct {
 	Persona Persona
 	PerMil  int
 }{
-	{Champion, 120}, {Engaged, 200}, {Low, 150}, {Dormant, 140}, {New, 70}, {MachineOnly, 120},
-	{HardBouncer, 50}, {SoftBouncer, 50}, {Complainer, 30}, {Unsubscriber, 35}, {Resubscriber, 35},
+	{Champion, 120}, {Engaged, 160}, {EngagedDaily, 15}, {EngagedWeekly, 25}, {EngagedMonthly, 25},
+	{Low, 150}, {Dormant, 115}, {New, 70}, {MachineOnly, 95},
+	{HardBouncer, 30}, {BouncedChampion, 20}, {SoftBouncer, 30}, {MailboxBlocked, 20}, {SenderBlocked, 30},
+	{Complainer, 25}, {Unsubscriber, 20}, {GroupUnsubscriber, 20}, {Resubscriber, 30},
+}
+
+// StarRange is the range of stars a persona should get.
+type StarRange struct {
+	Min, Max int
+	Why      string // the contact-rating article's definition it follows from
+}
+
+// Expected gives each persona the stars Mailchimp's contact-rating article
+// assigns its behaviour (5 stars "opens or clicks your campaigns very
+// consistently", 4 "often", 3 "opens or clicks but is not consistently
+// engaged", 2 "no engagement: a new contact, or a previously engaged
+// contact who's gone dormant", 1 "unsubscribed and resubscribed, or soft
+// bounced in the past"; negative scores only for complaints and bounces;
+// a highly rated contact that hard-bounces is reset to 0), plus the rules
+// the issue adds: an unsubscribed contact is never above 2 stars, and a
+// block the sender caused does not lower a contact. Where a behaviour
+// lies between two definitions (85% is more than "often", 45% more than
+// "not consistently") the range holds both.
+var Expected = map[Persona]StarRange{
+	Champion:          {4, 5, "opens 85%: very consistently (5), often (4) after a missed mail"},
+	Engaged:           {3, 4, "opens 45%: often (4), not consistently (3)"},
+	EngagedDaily:      {3, 4, "as engaged, on a daily list: the same share, the same stars"},
+	EngagedWeekly:     {3, 4, "as engaged, on a weekly list"},
+	EngagedMonthly:    {3, 4, "as engaged, on a monthly list"},
+	Low:               {2, 3, "opens 10%: not consistently engaged (3), or dormant between opens (2)"},
+	Dormant:           {2, 2, "a previously engaged contact who's gone dormant"},
+	New:               {2, 2, "no engagement: most likely a new contact"},
+	MachineOnly:       {2, 2, "no engagement (machine opens are not a person's)"},
+	HardBouncer:       {1, 1, "its address bounced: a negative score"},
+	BouncedChampion:   {2, 2, "a highly rated contact that hard-bounced: reset to zero"},
+	SoftBouncer:       {1, 1, "soft bounced in the past"},
+	MailboxBlocked:    {1, 1, "soft bounced in the past (its mailbox was unavailable)"},
+	SenderBlocked:     {3, 4, "as engaged: the sender's own blocks do not lower it"},
+	Complainer:        {1, 1, "filed a complaint: a negative score"},
+	Unsubscriber:      {1, 2, "unsubscribed: never above 2 stars"},
+	GroupUnsubscriber: {1, 2, "unsubscribed from a group: never above 2 stars"},
+	Resubscriber:      {1, 1, "unsubscribed and resubscribed"},
 }
 
 // Format is an output format.
@@ -135,6 +186,10 @@ type contact struct {
 	stop    int // dormant: last day of engagement; others: day of the terminal event
 	resub   int // resubscriber: day of the resubscribe
 	gone    bool
+	// dropList is a list whose mail is dropped (group unsubscribe) until
+	// day dropUntil; -1 for none.
+	dropList  int
+	dropUntil int
 }
 
 var (
@@ -149,10 +204,11 @@ var (
 		"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
 		"Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
 	}
-	machineUA   = "Mozilla/5.0"
-	tiers       = []string{"free", "silver", "gold", "platinum"}
-	hardClasses = []string{"Invalid Address", "Mailbox Unavailable", "Invalid Address"}
-	softClasses = []string{"Reputation", "Content", "Frequency or Volume Too High", "Technical", "Mailbox Unavailable", "Unclassified"}
+	machineUA     = "Mozilla/5.0"
+	tiers         = []string{"free", "silver", "gold", "platinum"}
+	hardClasses   = []string{"Invalid Address", "Mailbox Unavailable", "Invalid Address"}
+	softClasses   = []string{"Mailbox Unavailable", "Unclassified", "Mailbox Unavailable"}
+	senderClasses = []string{"Reputation", "Content", "Frequency or Volume Too High", "Technical"}
 )
 
 func email(i int, h uint64) string {
@@ -292,12 +348,12 @@ func Write(ctx context.Context, w io.Writer, cfg Config) (Stats, error) {
 				e := ev{c: ci, list: int8(li), send: sendNo}
 				e.ts, e.kind = t, "processed"
 				add(e)
-				if c.gone {
+				if c.gone || (li == c.dropList && day < c.dropUntil) {
 					e.ts, e.kind = t+1, "dropped"
 					add(e)
 					continue
 				}
-				simulate(c, day, t, e, r, add)
+				simulate(c, day, li, t, e, r, add)
 			}
 		}
 		// Days before day-3 are complete.
@@ -354,24 +410,46 @@ func newContacts(cfg Config) ([]contact, [][]int32) {
 		if r.IntN(50) == 0 {
 			c.email = strings.ToUpper(c.email[:1]) + c.email[1:]
 		}
+		// Established contacts joined in the first half (so each has had
+		// mail enough to show its behaviour); New ones in the last three
+		// weeks.
 		if r.IntN(10) < 4 {
 			c.join = 0
 		} else {
-			c.join = r.IntN(cfg.Days)
+			c.join = r.IntN(max(1, cfg.Days/2))
 		}
-		if c.persona == New {
+		c.dropList = -1
+		// The day of the terminal event (bounce, complaint, unsubscribe)
+		// leaves a month and more for it to happen and show.
+		late := max(c.join, cfg.Days-52)
+		c.stop = c.join + r.IntN(max(1, late-c.join))
+		switch c.persona {
+		case New:
 			c.join = max(0, cfg.Days-1-r.IntN(21))
-		}
-		c.stop = c.join + r.IntN(max(1, cfg.Days-c.join))
-		if c.persona == Dormant {
+		case Dormant:
 			c.join = min(c.join, cfg.Days/3)
 			c.stop = c.join + r.IntN(max(1, cfg.Days/2-c.join))
+		case BouncedChampion:
+			// Late, so it is highly rated when it bounces.
+			c.join = 0
+			c.stop = max(c.join, late-r.IntN(max(1, cfg.Days/8)))
+		case MailboxBlocked:
+			// Within the last 150 days: the block still counts at the end.
+			c.stop = max(c.stop, cfg.Days-150)
 		}
 		c.resub = c.stop + 1 + r.IntN(20)
 		for li, l := range lists {
 			if r.Float64() < l.subShare {
 				c.lists = append(c.lists, li)
 			}
+		}
+		switch c.persona {
+		case EngagedDaily:
+			c.lists = []int{0}
+		case EngagedWeekly:
+			c.lists = []int{1}
+		case EngagedMonthly:
+			c.lists = []int{2}
 		}
 		if len(c.lists) == 0 {
 			c.lists = append(c.lists, 2)
@@ -384,8 +462,8 @@ func newContacts(cfg Config) ([]contact, [][]int32) {
 	return contacts, subs
 }
 
-// simulate adds the events one send produces for contact c.
-func simulate(c *contact, day int, t int64, e ev, r *rand.Rand, add func(ev)) {
+// simulate adds the events that send of list li produces for contact c.
+func simulate(c *contact, day, li int, t int64, e ev, r *rand.Rand, add func(ev)) {
 	hours := func(mean float64) int64 { return int64(r.ExpFloat64() * mean * 3600) }
 	deliver := func() {
 		e.ts, e.kind = t+2+int64(r.IntN(30)), "delivered"
@@ -410,11 +488,17 @@ func simulate(c *contact, day int, t int64, e ev, r *rand.Rand, add func(ev)) {
 			add(k)
 		}
 	}
+	block := func(classes []string) {
+		b := e
+		b.ts, b.kind, b.btype = t+3, "bounce", "blocked"
+		b.class = classes[r.IntN(len(classes))]
+		add(b)
+	}
 	switch c.persona {
 	case Champion:
 		deliver()
 		open(0.85, 0.4)
-	case Engaged:
+	case Engaged, EngagedDaily, EngagedWeekly, EngagedMonthly:
 		deliver()
 		open(0.45, 0.2)
 	case Low:
@@ -434,7 +518,7 @@ func simulate(c *contact, day int, t int64, e ev, r *rand.Rand, add func(ev)) {
 			m.ts, m.kind, m.machine = t+5+int64(r.IntN(120)), "open", true
 			add(m)
 		}
-	case HardBouncer:
+	case HardBouncer, BouncedChampion:
 		if day >= c.stop {
 			b := e
 			b.ts, b.kind, b.btype = t+3, "bounce", "bounce"
@@ -444,17 +528,15 @@ func simulate(c *contact, day int, t int64, e ev, r *rand.Rand, add func(ev)) {
 			return
 		}
 		deliver()
-		if c.email[0]%2 == 0 {
+		if c.persona == BouncedChampion {
 			open(0.9, 0.5) // highly rated before the bounce: reset to 0
 		} else {
 			open(0.2, 0.1)
 		}
 	case SoftBouncer:
-		if r.IntN(6) == 0 {
-			b := e
-			b.ts, b.kind, b.btype = t+3, "bounce", "blocked"
-			b.class = softClasses[r.IntN(len(softClasses))]
-			add(b)
+		if r.IntN(6) == 0 || (day >= c.stop && c.resub > 0) {
+			block(softClasses)
+			c.resub = 0 // at least once
 			return
 		}
 		if r.IntN(5) == 0 {
@@ -464,6 +546,21 @@ func simulate(c *contact, day int, t int64, e ev, r *rand.Rand, add func(ev)) {
 		}
 		deliver()
 		open(0.3, 0.1)
+	case MailboxBlocked:
+		if day >= c.stop && c.resub > 0 {
+			block([]string{"Mailbox Unavailable"})
+			c.resub = 0 // once
+			return
+		}
+		deliver()
+		open(0.45, 0.2)
+	case SenderBlocked:
+		if r.IntN(10) == 0 {
+			block(senderClasses)
+			return
+		}
+		deliver()
+		open(0.45, 0.2)
 	case Complainer:
 		deliver()
 		if day >= c.stop {
@@ -478,9 +575,19 @@ func simulate(c *contact, day int, t int64, e ev, r *rand.Rand, add func(ev)) {
 		deliver()
 		if day >= c.stop {
 			u := e
-			u.ts, u.kind = t+300+hours(3), "group_unsubscribe"
+			u.ts, u.kind = t+300+hours(3), "unsubscribe"
 			add(u)
 			c.gone = true
+			return
+		}
+		open(0.25, 0.1)
+	case GroupUnsubscriber:
+		deliver()
+		if day >= c.stop && c.dropList < 0 {
+			u := e
+			u.ts, u.kind = t+300+hours(3), "group_unsubscribe"
+			add(u)
+			c.dropList, c.dropUntil = li, 1<<30
 			return
 		}
 		open(0.25, 0.1)
@@ -491,9 +598,11 @@ func simulate(c *contact, day int, t int64, e ev, r *rand.Rand, add func(ev)) {
 			u := e
 			u.ts, u.kind = t+300+hours(3), "group_unsubscribe"
 			add(u)
-			u.ts += int64(c.resub-day) * 86400
+			wait := c.resub - c.stop // 1..20 days after the unsubscribe
+			u.ts += int64(wait) * 86400
 			u.kind = "group_resubscribe"
 			add(u)
+			c.dropList, c.dropUntil = li, day+wait
 			c.resub = 1 << 30 // once
 		default:
 			open(0.35, 0.1)

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -36,6 +37,50 @@ type limiter struct {
 
 func newLimiter(logger *slog.Logger) *limiter {
 	return &limiter{logger: logger, changed: make(chan struct{})}
+}
+
+// limiters holds one limiter per endpoint (route): SendGrid allows "a fixed
+// number of requests per refresh period" for each endpoint, so the budget
+// of one endpoint says nothing about another's, and a request to one must
+// not wait on, or count against, another's budget.
+type limiters struct {
+	logger *slog.Logger
+
+	mu   sync.Mutex
+	m    map[string]*limiter
+	last Rate // the latest state reported by any response
+}
+
+func newLimiters(logger *slog.Logger) *limiters {
+	return &limiters{logger: logger, m: map[string]*limiter{}}
+}
+
+// get returns the limiter of route, creating it.
+func (ls *limiters) get(route string) *limiter {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	l := ls.m[route]
+	if l == nil {
+		l = newLimiter(ls.logger)
+		ls.m[route] = l
+	}
+	return l
+}
+
+// observe records r as the latest rate state, if it carries any.
+func (ls *limiters) observe(r Rate) {
+	if r.IsZero() {
+		return
+	}
+	ls.mu.Lock()
+	ls.last = r
+	ls.mu.Unlock()
+}
+
+func (ls *limiters) rate() Rate {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return ls.last
 }
 
 func (l *limiter) rate() Rate {
@@ -162,35 +207,55 @@ func (l *limiter) release(h http.Header, status int) Rate {
 }
 
 // limitTransport sits beneath the retrying client so that every attempt
-// passes through the shared limiter and the request hook.
+// passes through its endpoint's shared limiter, the attempt timeout and the
+// request hook.
 type limitTransport struct {
-	base   http.RoundTripper
-	lim    *limiter
-	hook   func(RequestEvent)
-	key    secret.Secret // scrubbed from the error passed to hook
-	prefix string        // the base URL's escaped path, stripped from event paths
+	base    http.RoundTripper
+	lims    *limiters
+	hook    func(RequestEvent)
+	key     secret.Secret // scrubbed from the error passed to hook
+	prefix  string        // the base URL's escaped path, stripped from event paths
+	timeout time.Duration // RetryPolicy.AttemptTimeout; 0 for none
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.lim.acquire(req.Context()); err != nil {
+	route, _ := req.Context().Value(routeKey{}).(string)
+	lim := t.lims.get(route)
+	if err := lim.acquire(req.Context()); err != nil {
 		if req.Body != nil {
 			_ = req.Body.Close()
 		}
 		return nil, err
 	}
+	cancel := context.CancelFunc(func() {})
+	if t.timeout > 0 {
+		// The deadline covers the body too: it is released when the
+		// body is closed (the retry loop reads it in full first).
+		var ctx context.Context
+		ctx, cancel = context.WithTimeout(req.Context(), t.timeout)
+		req = req.WithContext(ctx)
+	}
 	start := time.Now()
 	resp, err := t.base.RoundTrip(req)
 	dur := time.Since(start)
+	if err != nil || resp == nil || resp.Body == nil {
+		cancel()
+	} else {
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+		if resp.Request == nil {
+			resp.Request = req // some RoundTrippers leave it unset
+		}
+	}
 	err = scrubError(err, t.key)
 	var h http.Header
 	status := 0
 	if resp != nil {
 		h, status = resp.Header, resp.StatusCode
 	}
-	rate := t.lim.release(h, status)
+	rate := lim.release(h, status)
+	t.lims.observe(rate)
 	if t.hook != nil {
-		route, _ := req.Context().Value(routeKey{}).(string)
 		t.hook(RequestEvent{
 			Method:     req.Method,
 			Path:       strings.TrimPrefix(req.URL.EscapedPath(), t.prefix),
@@ -209,4 +274,17 @@ func (t *limitTransport) CloseIdleConnections() {
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// cancelBody releases an attempt's timeout when its body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+// Close closes the body and releases the timeout.
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }

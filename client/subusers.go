@@ -97,9 +97,9 @@ func (c *Client) Subusers(ctx context.Context, opts *SubusersOptions) iter.Seq2[
 
 // AllSubusers returns every subuser matching opts (may be nil; its Offset
 // is the first one), fetching up to parallel offset pages at a time: the
-// offsets of the pages are known up front, so a wave of pages goes out
-// together (each through the endpoint's rate limiter) until one comes back
-// short. A subuser listed twice (the list changed between pages) is kept
+// offsets of the pages are known up front, so after a full first page a
+// wave of pages goes out together (each through the endpoint's rate
+// limiter) until one comes back short. A subuser listed twice (the list changed between pages) is kept
 // once. parallel < 1 means 1. Errors are those of [Client.SubusersPage].
 //
 // SendGrid API docs: https://www.twilio.com/docs/sendgrid/api-reference/subusers-api/list-all-subusers
@@ -117,11 +117,17 @@ func (c *Client) AllSubusers(ctx context.Context, opts *SubusersOptions, paralle
 	parallel = max(parallel, 1)
 	var out []Subuser
 	seen := map[int64]bool{}
-	for offset := o.Offset; ; offset += parallel * o.Limit {
-		pages := make([][]Subuser, parallel)
-		errs := make([]error, parallel)
+	// The first page alone: most accounts have one page. After a full
+	// one, waves of parallel pages.
+	wave := 1
+	for offset := o.Offset; ; offset += wave * o.Limit {
+		if offset > o.Offset {
+			wave = parallel
+		}
+		pages := make([][]Subuser, wave)
+		errs := make([]error, wave)
 		var wg sync.WaitGroup
-		for i := range parallel {
+		for i := range wave {
 			wg.Go(func() {
 				po := o
 				po.Offset = offset + i*o.Limit

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"net/http"
 	"path"
 	"slices"
 	"sort"
@@ -24,24 +26,94 @@ const parentChunkDays = 31
 // subusersPageSize is the page size of subuser discovery (the API maximum).
 const subusersPageSize = 500
 
-// maxPendingBackoff caps the wait between two asks of a 202 date.
-const maxPendingBackoff = 5 * time.Minute
+// defaultPendingMaxBackoff is sweep.pending_max_backoff when unset.
+const defaultPendingMaxBackoff = time.Minute
+
+// maxRetryBackoff caps the wait before asking again for a piece that
+// failed.
+const maxRetryBackoff = time.Minute
 
 // errPending marks a fetch answered 202.
 var errPending = client.ErrScoresPending
 
+// ErrIncomplete matches the error of a sweep that finished but left days
+// missing because SendGrid kept failing in a way that may pass (5xx, 429,
+// cut-off or reset bodies, timeouts, a failed subuser listing) after the
+// client's retries and the sweep's own (sweep.retries). Everything else
+// was fetched and stored; [SweepResult.Missing] lists what is missing, and
+// the next sweep fetches it. See [IsIncomplete].
+var ErrIncomplete = errors.New("some days could not be fetched")
+
+// IsIncomplete reports whether err is only an incomplete fetch: every
+// error joined in it matches [ErrIncomplete]. A sweep that also failed
+// otherwise (store, notification, an API error that retrying cannot fix
+// such as 401 or 403) is not merely incomplete.
+func IsIncomplete(err error) bool {
+	if err == nil {
+		return false
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := j.Unwrap()
+		for _, e := range errs {
+			if !IsIncomplete(e) {
+				return false
+			}
+		}
+		return len(errs) > 0
+	}
+	if errors.Is(err, ErrIncomplete) {
+		return true
+	}
+	if w := errors.Unwrap(err); w != nil {
+		if _, ok := w.(interface{ Unwrap() []error }); ok {
+			return IsIncomplete(w)
+		}
+	}
+	return false
+}
+
+// transient reports whether a fetch error may pass if asked again later:
+// not an invalid request, nor an API answer that says no (400, 401, 403,
+// 404).
+func transient(err error) bool {
+	var ve *client.ValidationError
+	if errors.As(err, &ve) {
+		return false
+	}
+	var ae *client.APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode >= 500
+	}
+	return true // cut-off or non-JSON bodies, connection errors, timeouts
+}
+
 // fetchTask is one unit of fetching: a day of subuser scores, or a range
-// of parent scores.
+// of parent scores, with what happened to it so far in this sweep.
 type fetchTask struct {
 	scope    string
 	from, to client.Date
+
+	asks     int           // answers 202 so far
+	waited   time.Duration // time spent waiting after 202s
+	failures int           // failed attempts (after the client's retries)
 }
 
-func (t fetchTask) String() string {
+func (t *fetchTask) String() string {
 	if t.from == t.to {
 		return t.scope + " " + t.from.String()
 	}
 	return t.scope + " " + t.from.String() + ".." + t.to.String()
+}
+
+// days returns the days of t.
+func (t *fetchTask) days() []client.Date { return allDates(t.from, t.to) }
+
+func allDates(from, to client.Date) []client.Date {
+	var out []client.Date
+	for dt := from; !dt.After(to); dt = dt.AddDays(1) {
+		out = append(out, dt)
+	}
+	return out
 }
 
 // accountSet is the result of account discovery.
@@ -51,15 +123,66 @@ type accountSet struct {
 	names    []string        // every monitored account, sorted
 }
 
+// discovery lists the subusers while the scores are being fetched: the
+// subuser days fetched meanwhile wait for it only to be filtered and
+// stored.
+type discovery struct {
+	done  chan struct{}
+	accts *accountSet
+	err   error
+}
+
+// startDiscovery lists the accounts to monitor in the background.
+func (d *Daemon) startDiscovery(ctx context.Context) *discovery {
+	disc := &discovery{done: make(chan struct{})}
+	go func() {
+		defer close(disc.done)
+		disc.accts, disc.err = d.discover(ctx)
+	}()
+	return disc
+}
+
+// wait returns the discovered accounts once known.
+func (disc *discovery) wait(ctx context.Context) (*accountSet, error) {
+	select {
+	case <-disc.done:
+		return disc.accts, disc.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// failed reports the discovery error if discovery is over and failed.
+func (disc *discovery) failed() error {
+	select {
+	case <-disc.done:
+		return disc.err
+	default:
+		return nil
+	}
+}
+
+// errDiscovery marks a subuser day that could not be stored because the
+// subusers could not be listed.
+var errDiscovery = errors.New("subusers not listed")
+
 // discover lists the accounts to monitor: the parent (unless excluded)
 // and the subusers passing the include/exclude globs and the disabled
-// filter.
+// filter. The offset pages of the subuser list are fetched
+// sweep.concurrency at a time; a listing that fails in a way that may pass
+// is tried again (sweep.retries).
 func (d *Daemon) discover(ctx context.Context) (*accountSet, error) {
+	var subs []client.Subuser
+	err := d.retrying(ctx, "list subusers", func() error {
+		var err error
+		subs, err = d.client.AllSubusers(ctx, &client.SubusersOptions{Limit: subusersPageSize}, d.cfg.Sweep.Concurrency)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list subusers: %w", err)
+	}
 	a := &accountSet{parent: d.cfg.Accounts.IncludeParent, subusers: map[string]bool{}}
-	for sub, err := range d.client.Subusers(ctx, &client.SubusersOptions{Limit: subusersPageSize}) {
-		if err != nil {
-			return nil, fmt.Errorf("list subusers: %w", err)
-		}
+	for _, sub := range subs {
 		if d.monitored(sub) {
 			a.subusers[sub.Username] = true
 		}
@@ -72,6 +195,44 @@ func (d *Daemon) discover(ctx context.Context) (*accountSet, error) {
 	}
 	sort.Strings(a.names)
 	return a, nil
+}
+
+// retryWait is the jittered wait before the n-th new attempt (n ≥ 1) of
+// a piece that failed: sweep.retry_backoff doubling, capped at a minute.
+func (d *Daemon) retryWait(n int) time.Duration {
+	return jittered(d.cfg.Sweep.RetryBackoff, maxRetryBackoff, n-1)
+}
+
+// jittered returns a wait in [b/2, b] where b = base·2^step capped at
+// maxWait.
+func jittered(base, maxWait time.Duration, step int) time.Duration {
+	b := base
+	for i := 0; i < step && b < maxWait; i++ {
+		b *= 2
+	}
+	b = min(b, maxWait)
+	if b <= 1 {
+		return b
+	}
+	half := b / 2
+	return half + rand.N(b-half+1)
+}
+
+// retrying runs fn, and again after a failure that may pass, up to
+// sweep.retries more times with a doubling wait from sweep.retry_backoff.
+func (d *Daemon) retrying(ctx context.Context, what string, fn func() error) error {
+	for n := 1; ; n++ {
+		err := fn()
+		if err == nil || ctx.Err() != nil || !transient(err) || n > d.cfg.Sweep.Retries {
+			return err
+		}
+		wait := d.retryWait(n)
+		d.logger.LogAttrs(ctx, slog.LevelWarn, what+" failed, trying again",
+			slog.Int("attempt", n), slog.Duration("wait", wait), slog.Any(LogKeyError, err))
+		if err := sleepCtx(ctx, wait); err != nil {
+			return err
+		}
+	}
 }
 
 // monitored applies the accounts section to one subuser.
@@ -153,157 +314,295 @@ func (d *Daemon) missing(ctx context.Context, scope string, asOf client.Date, da
 // cmpDate orders dates for min.
 func cmpDate(a, b client.Date) int { return a.Compare(b) }
 
-// fetch stores every missing day of both scopes. It returns the scopes
-// with failed days (their error), and a non-nil error only when ctx ended
-// or the store failed.
-func (d *Daemon) fetch(ctx context.Context, opts SweepOptions, accts *accountSet, res *SweepResult) (map[string]error, error) {
-	var tasks []fetchTask
-	if accts.parent {
+// fetchRun is the state of one sweep's fetching.
+type fetchRun struct {
+	d    *Daemon
+	opts SweepOptions
+	disc *discovery
+
+	queue chan *fetchTask
+
+	mu          sync.Mutex
+	outstanding int // tasks not finished yet
+	closed      bool
+	timers      []*time.Timer
+	done, total int
+	fetched     map[client.Date]bool
+	failed      map[string]error // scope -> first failure
+	allFailed   map[string]bool  // scope -> every failure was transient
+	missing     []MissingDay
+	retried     int
+}
+
+// fetch stores every missing day of both scopes. Subuser days are fetched
+// while discovery runs and stored once it is done. A day answered 202 is
+// asked again after a jittered wait doubling from sweep.pending_backoff,
+// while the other days go on; a day that fails in a way that may pass is
+// asked again after sweep.retry_backoff (sweep.retries times). It returns
+// the scopes with failed days (their error), and a non-nil error only when
+// ctx ended or the store failed.
+func (d *Daemon) fetch(ctx context.Context, opts SweepOptions, disc *discovery, res *SweepResult) (map[string]error, error) {
+	var tasks []*fetchTask
+	if d.cfg.Accounts.IncludeParent {
 		days, err := d.missing(ctx, history.ScopeParent, res.AsOf, opts.Days)
 		if err != nil {
 			return nil, err
 		}
 		tasks = append(tasks, parentTasks(days)...)
 	}
-	if len(accts.subusers) > 0 {
-		days, err := d.missing(ctx, history.ScopeSubusers, res.AsOf, opts.Days)
-		if err != nil {
-			return nil, err
-		}
-		for _, dt := range days {
-			tasks = append(tasks, fetchTask{scope: history.ScopeSubusers, from: dt, to: dt})
-		}
+	days, err := d.missing(ctx, history.ScopeSubusers, res.AsOf, opts.Days)
+	if err != nil {
+		return nil, err
 	}
-	total := len(tasks)
-	var (
-		mu       sync.Mutex
-		done     int
-		fetched  = map[client.Date]bool{}
-		failed   = map[string]error{}
-		failDays = map[client.Date]bool{}
-	)
-	if opts.Progress != nil {
-		opts.Progress(0, total)
+	for _, dt := range days {
+		tasks = append(tasks, &fetchTask{scope: history.ScopeSubusers, from: dt, to: dt})
 	}
-	backoff := d.cfg.Sweep.PendingBackoff
-	for round := 0; len(tasks) > 0; round++ {
-		if round > 0 {
-			d.logger.LogAttrs(ctx, slog.LevelInfo, "scores not ready (202), asking again",
-				slog.Int("tasks", len(tasks)), slog.Duration("wait", backoff), slog.Int("round", round))
-			if err := sleepCtx(ctx, backoff); err != nil {
-				return nil, err
-			}
-			backoff = min(backoff*2, maxPendingBackoff)
-		}
-		var pending []fetchTask
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(d.cfg.Sweep.Concurrency)
-		for _, t := range tasks {
-			if gctx.Err() != nil {
-				break
-			}
-			g.Go(func() error {
-				dates, err := d.fetchTask(gctx, t, accts)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					for _, dt := range dates {
-						fetched[dt] = true
-					}
-				case ctx.Err() != nil:
-					return ctx.Err()
-				case errors.Is(err, errPending):
-					pending = append(pending, t)
-					return nil
-				case errors.Is(err, errStore):
-					return err
-				default:
-					d.logger.LogAttrs(ctx, slog.LevelWarn, "fetch failed", slog.String(LogKeyScope, t.scope),
-						slog.String(LogKeyDate, t.String()), slog.Any(LogKeyError, err))
-					if failed[t.scope] == nil {
-						failed[t.scope] = fmt.Errorf("%s: %w", t, err)
-					}
-					for dt := t.from; !dt.After(t.to); dt = dt.AddDays(1) {
-						failDays[dt] = true
-					}
-				}
-				done++
-				if opts.Progress != nil {
-					opts.Progress(done, total)
-				}
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
-			res.Fetched = sortedDates(fetched)
-			return nil, err
-		}
-		if err := ctx.Err(); err != nil {
-			res.Fetched = sortedDates(fetched)
-			return nil, err
-		}
-		tasks = pending
-		if round >= d.cfg.Sweep.PendingRetries {
-			break
-		}
+	run := &fetchRun{
+		d: d, opts: opts, disc: disc,
+		queue:       make(chan *fetchTask, len(tasks)),
+		outstanding: len(tasks),
+		total:       len(tasks),
+		fetched:     map[client.Date]bool{},
+		failed:      map[string]error{},
+		allFailed:   map[string]bool{},
 	}
-	pendingDays := map[client.Date]bool{}
 	for _, t := range tasks {
-		for dt := t.from; !dt.After(t.to); dt = dt.AddDays(1) {
-			pendingDays[dt] = true
+		run.queue <- t
+	}
+	if len(tasks) == 0 {
+		close(run.queue)
+		run.closed = true
+	}
+	if opts.Progress != nil {
+		opts.Progress(0, run.total)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for range min(d.cfg.Sweep.Concurrency, max(len(tasks), 1)) {
+		g.Go(func() error { return run.work(gctx) })
+	}
+	err = g.Wait()
+	run.mu.Lock()
+	for _, t := range run.timers {
+		t.Stop()
+	}
+	run.mu.Unlock()
+	res.Fetched = sortedDates(run.fetched)
+	res.Retried = run.retried
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(run.missing, func(i, j int) bool {
+		a, b := run.missing[i], run.missing[j]
+		if a.Date != b.Date {
+			return a.Date.Before(b.Date)
 		}
-		done++
+		return a.Scope < b.Scope
+	})
+	res.Missing = run.missing
+	pending, failed := map[client.Date]bool{}, map[client.Date]bool{}
+	for _, m := range run.missing {
+		if m.Reason == MissingPending {
+			pending[m.Date] = true
+		} else {
+			failed[m.Date] = true
+		}
 	}
-	if opts.Progress != nil && len(tasks) > 0 {
-		opts.Progress(done, total)
-	}
-	res.Fetched = sortedDates(fetched)
-	res.Pending = sortedDates(pendingDays)
-	res.Failed = sortedDates(failDays)
+	res.Pending, res.Failed = sortedDates(pending), sortedDates(failed)
 	if len(res.Pending) > 0 {
 		d.logger.LogAttrs(ctx, slog.LevelInfo, "scores still not ready, left for the next run", slog.Int("days", len(res.Pending)))
 	}
-	return failed, nil
+	out := map[string]error{}
+	for scope, ferr := range run.failed {
+		if run.allFailed[scope] {
+			ferr = fmt.Errorf("%w: %w", ErrIncomplete, ferr)
+		}
+		out[scope] = ferr
+	}
+	return out, nil
+}
+
+// work runs tasks from the queue until it is closed or ctx ends.
+func (r *fetchRun) work(ctx context.Context) error {
+	for {
+		var t *fetchTask
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case t, ok = <-r.queue:
+			if !ok {
+				return nil
+			}
+		}
+		dates, err := r.d.fetchTask(ctx, t, r.disc)
+		switch {
+		case err == nil:
+			r.finish(func() {
+				for _, dt := range dates {
+					r.fetched[dt] = true
+				}
+			})
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, errStore):
+			return err
+		case errors.Is(err, errPending):
+			r.pending(ctx, t)
+		default:
+			r.fail(ctx, t, err)
+		}
+	}
+}
+
+// pending schedules another ask of a task answered 202, or gives it up
+// for this run.
+func (r *fetchRun) pending(ctx context.Context, t *fetchTask) {
+	cfg := r.d.cfg.Sweep
+	t.asks++
+	maxBackoff := cfg.PendingMaxBackoff
+	if maxBackoff <= 0 {
+		maxBackoff = defaultPendingMaxBackoff
+	}
+	wait := jittered(cfg.PendingBackoff, max(maxBackoff, cfg.PendingBackoff), t.asks-1)
+	if cfg.PendingMaxWait > 0 && t.waited+wait > cfg.PendingMaxWait {
+		wait = cfg.PendingMaxWait - t.waited
+	}
+	if t.asks > cfg.PendingRetries || wait <= 0 && cfg.PendingBackoff > 0 {
+		r.finish(func() {
+			for _, dt := range t.days() {
+				r.missing = append(r.missing, MissingDay{Scope: t.scope, Date: dt, Reason: MissingPending,
+					Error: fmt.Sprintf("answered 202 %d time(s) over %s", t.asks, t.waited.Round(time.Millisecond))})
+			}
+		})
+		return
+	}
+	t.waited += wait
+	r.d.logger.LogAttrs(ctx, slog.LevelInfo, "scores not ready (202), asking again",
+		slog.String(LogKeyScope, t.scope), slog.String(LogKeyDate, dateText(t)), slog.Int("attempt", t.asks), slog.Duration("wait", wait))
+	if r.opts.OnPending != nil {
+		r.opts.OnPending(PendingWait{Scope: t.scope, Date: dateText(t), Attempt: t.asks, Wait: wait})
+	}
+	r.requeue(t, wait)
+}
+
+// fail schedules another attempt of a failed task, or records the
+// failure.
+func (r *fetchRun) fail(ctx context.Context, t *fetchTask, err error) {
+	t.failures++
+	again := !errors.Is(err, errDiscovery) && transient(err) && t.failures <= r.d.cfg.Sweep.Retries
+	if again {
+		wait := r.d.retryWait(t.failures)
+		r.d.logger.LogAttrs(ctx, slog.LevelWarn, "fetch failed, trying again", slog.String(LogKeyScope, t.scope),
+			slog.String(LogKeyDate, dateText(t)), slog.Int("attempt", t.failures), slog.Duration("wait", wait), slog.Any(LogKeyError, err))
+		r.requeue(t, wait)
+		return
+	}
+	r.d.logger.LogAttrs(ctx, slog.LevelWarn, "fetch failed, left for the next run", slog.String(LogKeyScope, t.scope),
+		slog.String(LogKeyDate, dateText(t)), slog.Any(LogKeyError, err))
+	r.finish(func() {
+		if r.failed[t.scope] == nil {
+			r.failed[t.scope] = fmt.Errorf("%s: %w", t, err)
+			r.allFailed[t.scope] = true
+		}
+		if !transient(err) {
+			r.allFailed[t.scope] = false
+		}
+		for _, dt := range t.days() {
+			r.missing = append(r.missing, MissingDay{Scope: t.scope, Date: dt, Reason: MissingFailed, Error: err.Error()})
+		}
+	})
+}
+
+// requeue puts t back on the queue after wait.
+func (r *fetchRun) requeue(t *fetchTask, wait time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.retried++
+	// The queue holds every task at most once: this send never blocks.
+	r.timers = append(r.timers, time.AfterFunc(wait, func() { r.queue <- t }))
+}
+
+// finish records a task's end (under the lock) and closes the queue after
+// the last one.
+func (r *fetchRun) finish(record func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	record()
+	r.outstanding--
+	r.done++
+	if r.opts.Progress != nil {
+		r.opts.Progress(r.done, r.total)
+	}
+	if r.outstanding == 0 && !r.closed {
+		r.closed = true
+		close(r.queue)
+	}
+}
+
+// dateText is the date or range of t.
+func dateText(t *fetchTask) string {
+	if t.from == t.to {
+		return t.from.String()
+	}
+	return t.from.String() + ".." + t.to.String()
 }
 
 // maxNewSubuserFill bounds how many newly monitored subusers one sweep
 // fills in one by one; beyond it a warning suggests a fresh store.
 const maxNewSubuserFill = 100
 
-// newSubusers returns the monitored subusers without any stored day while
-// the subusers scope already has complete days, and those complete days:
-// a subuser created, enabled or included since. The days are read before
-// this sweep fetches anything.
-func (d *Daemon) newSubusers(ctx context.Context, accts *accountSet, asOf client.Date) ([]string, []client.Date, error) {
-	if len(accts.subusers) == 0 {
-		return nil, nil, nil
-	}
+// subuserBaseline is what the store holds for the subusers scope before
+// the sweep fetches anything: its complete days in the window and the
+// accounts it knows.
+type subuserBaseline struct {
+	done  []client.Date
+	known map[string]bool
+}
+
+// readBaseline reads the subuser baseline as of asOf.
+func (d *Daemon) readBaseline(ctx context.Context, asOf client.Date) (*subuserBaseline, error) {
 	done, err := d.store.CompletedDates(ctx, history.ScopeSubusers, asOf.AddDays(-(MaxWindowDays - 1)), asOf)
-	if err != nil || len(done) == 0 {
-		return nil, nil, err
+	if err != nil {
+		return nil, fmt.Errorf("completed dates: %w", err)
+	}
+	b := &subuserBaseline{done: sortedDates(done), known: map[string]bool{}}
+	if len(done) == 0 {
+		return b, nil
 	}
 	known, err := d.store.Accounts(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("accounts: %w", err)
+		return nil, fmt.Errorf("accounts: %w", err)
 	}
-	have := map[string]bool{}
 	for _, a := range known {
-		have[a] = true
+		b.known[a] = true
+	}
+	return b, nil
+}
+
+// newSubusers returns the monitored subusers without any stored day while
+// the subusers scope already had complete days before this sweep: a
+// subuser created, enabled or included since.
+func newSubusers(accts *accountSet, base *subuserBaseline) []string {
+	if len(accts.subusers) == 0 || len(base.done) == 0 {
+		return nil
 	}
 	var out []string
 	for name := range accts.subusers {
-		if !have[name] {
+		if !base.known[name] {
 			out = append(out, name)
 		}
 	}
 	sort.Strings(out)
-	return out, sortedDates(done), nil
+	return out
 }
 
 // fillNewSubusers fetches, on behalf of each new subuser, its scores for
 // the days the store already holds for the other subusers, so that its
-// history has no hole. Failures are logged, not fatal: the account's
+// history has no hole. A fetch that fails in a way that may pass is tried
+// again (sweep.retries); a failure is logged, not fatal: the account's
 // history then starts with this sweep.
 func (d *Daemon) fillNewSubusers(ctx context.Context, names []string, days []client.Date) error {
 	if len(names) == 0 || len(days) == 0 {
@@ -320,13 +619,18 @@ func (d *Daemon) fillNewSubusers(ctx context.Context, names []string, days []cli
 	for _, name := range names {
 		g.Go(func() error {
 			for _, ch := range chunks {
-				scores, err := d.client.Scores(gctx, ch.from, ch.to, client.AsSubuser(name), client.NoWait())
+				var scores []client.Score
+				err := d.retrying(gctx, "fill a newly monitored subuser", func() error {
+					var err error
+					scores, err = d.client.Scores(gctx, ch.from, ch.to, client.AsSubuser(name), client.NoWait())
+					return err
+				})
 				if err != nil {
 					if ctx.Err() != nil {
 						return ctx.Err()
 					}
 					d.logger.LogAttrs(ctx, slog.LevelWarn, "could not fill the history of a newly monitored subuser",
-						slog.String(LogKeyAccount, name), slog.String(LogKeyDate, fetchTask{scope: history.ScopeSubusers, from: ch.from, to: ch.to}.String()), slog.Any(LogKeyError, err))
+						slog.String(LogKeyAccount, name), slog.String(LogKeyDate, dateText(ch)), slog.Any(LogKeyError, err))
 					return nil
 				}
 				byDate := map[client.Date]client.Score{}
@@ -334,7 +638,7 @@ func (d *Daemon) fillNewSubusers(ctx context.Context, names []string, days []cli
 					byDate[sc.Date] = sc
 				}
 				now := d.now()
-				for dt := ch.from; !dt.After(ch.to); dt = dt.AddDays(1) {
+				for _, dt := range ch.days() {
 					sc, ok := byDate[dt]
 					if !ok {
 						sc = client.Score{Date: dt}
@@ -354,14 +658,14 @@ func (d *Daemon) fillNewSubusers(ctx context.Context, names []string, days []cli
 
 // parentTasks groups days into contiguous ranges of at most
 // parentChunkDays.
-func parentTasks(days []client.Date) []fetchTask {
-	var out []fetchTask
+func parentTasks(days []client.Date) []*fetchTask {
+	var out []*fetchTask
 	for _, dt := range days {
 		if n := len(out); n > 0 && out[n-1].to.AddDays(1) == dt && dt.DaysSince(out[n-1].from) < parentChunkDays {
 			out[n-1].to = dt
 			continue
 		}
-		out = append(out, fetchTask{scope: history.ScopeParent, from: dt, to: dt})
+		out = append(out, &fetchTask{scope: history.ScopeParent, from: dt, to: dt})
 	}
 	return out
 }
@@ -370,8 +674,10 @@ func parentTasks(days []client.Date) []fetchTask {
 var errStore = errors.New("store")
 
 // fetchTask fetches one task and stores its days, each day in one
-// transaction. It returns the days stored.
-func (d *Daemon) fetchTask(ctx context.Context, t fetchTask, accts *accountSet) ([]client.Date, error) {
+// transaction. It returns the days stored. A subuser day is fetched whole
+// (every page, through the client's page walk) before anything of it is
+// stored, and stored once discovery says which subusers are monitored.
+func (d *Daemon) fetchTask(ctx context.Context, t *fetchTask, disc *discovery) ([]client.Date, error) {
 	fetchedAt := d.now()
 	if t.scope == history.ScopeParent {
 		scores, err := d.client.Scores(ctx, t.from, t.to, client.NoWait())
@@ -383,7 +689,7 @@ func (d *Daemon) fetchTask(ctx context.Context, t fetchTask, accts *accountSet) 
 			byDate[s.Date] = s
 		}
 		var stored []client.Date
-		for dt := t.from; !dt.After(t.to); dt = dt.AddDays(1) {
+		for _, dt := range t.days() {
 			s, ok := byDate[dt]
 			if !ok {
 				s = client.Score{Date: dt} // not returned: no score that day
@@ -396,26 +702,35 @@ func (d *Daemon) fetchTask(ctx context.Context, t fetchTask, accts *accountSet) 
 		}
 		return stored, nil
 	}
-	var days []history.DayScore
-	seen := map[string]bool{}
-	opts := &client.SubuserScoresOptions{Limit: client.MaxSubuserScoresLimit}
-	for {
-		page, err := d.client.SubuserScoresPage(ctx, t.from, opts, client.NoWait())
+	if err := disc.failed(); err != nil {
+		return nil, fmt.Errorf("%w: %w", errDiscovery, err)
+	}
+	var scores []client.Score
+	for s, err := range d.client.SubuserScores(ctx, t.from, client.NoWait()) {
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range page.Scores {
-			if !accts.subusers[s.Username] || seen[s.Username] {
-				continue
-			}
-			seen[s.Username] = true
-			s.Date = t.from
-			days = append(days, history.FromScore(s.Username, s, fetchedAt))
+		scores = append(scores, s)
+	}
+	accts, err := disc.wait(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		if page.NextAfterKey == "" {
-			break
+		return nil, fmt.Errorf("%w: %w", errDiscovery, err)
+	}
+	if len(accts.subusers) == 0 {
+		return nil, nil // nobody to store the day for
+	}
+	var days []history.DayScore
+	seen := map[string]bool{}
+	for _, s := range scores {
+		if !accts.subusers[s.Username] || seen[s.Username] {
+			continue
 		}
-		opts = &client.SubuserScoresOptions{Limit: opts.Limit, AfterKey: page.NextAfterKey}
+		seen[s.Username] = true
+		s.Date = t.from
+		days = append(days, history.FromScore(s.Username, s, fetchedAt))
 	}
 	// A monitored subuser missing from the answer had no score that day.
 	for name := range accts.subusers {

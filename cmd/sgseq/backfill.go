@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor"
 )
 
@@ -22,9 +24,19 @@ func newBackfillCmd() *cobra.Command {
 		Short: "Fetch and store the last N days of scores (no detection, no notification)",
 		Long: `Fetch every day of the last --days (at most 90, SendGrid's retention) that
 the store does not hold yet, for the parent and the monitored subusers, and
-store it. Days answered 202 (not ready) are asked again a few times, then
-left for the next run. A progress bar is drawn on stderr when it is a
-terminal.`,
+store it. Scores are fetched at once while the subusers are listed. A day
+answered 202 (not ready) is asked again after about 1s, 2s, 4s...
+(sweep.pending_*) while the other days go on; a day, page or range that
+fails (5xx, 429, a cut-off body, a timeout) after the client's retries is
+asked again later in the run (sweep.retries). One failure never stops the
+others: everything else is stored, and what is still missing is listed.
+A progress bar is drawn on stderr when it is a terminal.
+
+Exit status: 0 when every day is stored; 3 when the run finished but some
+days are still missing (SendGrid kept answering 202 or kept failing in a
+way that may pass): they are listed on stdout and the next run fetches
+them; 2 on any other error (flags, configuration, store, an API error that
+retrying cannot fix such as 401 or 403, interrupted).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if days < 1 || days > monitor.MaxWindowDays {
@@ -49,24 +61,51 @@ terminal.`,
 			if bar != nil {
 				bar.done()
 			}
-			if err != nil {
+			if err != nil && !monitor.IsIncomplete(err) {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "backfilled %d day(s) for %d accounts up to %s in %s (%d requests)",
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "backfilled %d day(s) for %d accounts up to %s in %s (%d requests)",
 				len(res.Fetched), res.Accounts, res.AsOf, res.Duration.Round(time.Millisecond), res.Requests)
 			if len(res.Pending) > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "; %d day(s) not ready yet (202): run again later", len(res.Pending))
+				fmt.Fprintf(out, "; %d day(s) not ready yet (202): run again later", len(res.Pending))
 			}
 			if r := cfg.Store.RetentionDays; r > 0 && days > r {
-				fmt.Fprintf(cmd.OutOrStdout(), "; only the last %d day(s): store.retention_days is %d", r, r)
+				fmt.Fprintf(out, "; only the last %d day(s): store.retention_days is %d", r, r)
 			}
-			fmt.Fprintln(cmd.OutOrStdout())
-			return nil
+			fmt.Fprintln(out)
+			return backfillMissing(out, res, err)
 		},
 	}
 	monAddConfigFlag(cmd, &configPath)
 	cmd.Flags().IntVar(&days, "days", monitor.MaxWindowDays, "number of days to fill, ending yesterday (1-90)")
 	return cmd
+}
+
+// exitIncomplete is the exit status of a backfill that finished with days
+// still missing.
+const exitIncomplete = 3
+
+// backfillMissing lists what a backfill left missing on w and returns the
+// exit error for it (nil when nothing is missing). err is the sweep's
+// error, an incomplete fetch (monitor.IsIncomplete) or nil.
+func backfillMissing(w io.Writer, res *monitor.SweepResult, err error) error {
+	if len(res.Missing) == 0 && err == nil {
+		return nil
+	}
+	days := map[client.Date]bool{}
+	if len(res.Missing) > 0 {
+		fmt.Fprintln(w, "missing (the next run fetches them):")
+	}
+	for _, m := range res.Missing {
+		days[m.Date] = true
+		fmt.Fprintf(w, "  %s  %-8s  %s: %s\n", m.Date, m.Scope, m.Reason, m.Error)
+	}
+	msg := fmt.Sprintf("%d day(s) missing, run again to fetch them", len(days))
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	return &exitError{code: exitIncomplete, err: errors.New(msg)}
 }
 
 // monIsTerminal reports whether w is a terminal.

@@ -49,28 +49,32 @@ var ErrIncomplete = errors.New("some days could not be fetched")
 // otherwise (store, notification, an API error that retrying cannot fix
 // such as 401 or 403) is not merely incomplete.
 func IsIncomplete(err error) bool {
-	if err == nil {
+	switch e := err.(type) {
+	case nil:
 		return false
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs := j.Unwrap()
-		for _, e := range errs {
-			if !IsIncomplete(e) {
+	case *incompleteError:
+		return true
+	case interface{ Unwrap() []error }:
+		errs := e.Unwrap()
+		for _, c := range errs {
+			if !IsIncomplete(c) {
 				return false
 			}
 		}
 		return len(errs) > 0
+	case interface{ Unwrap() error }:
+		return IsIncomplete(e.Unwrap())
 	}
-	if errors.Is(err, ErrIncomplete) {
-		return true
-	}
-	if w := errors.Unwrap(err); w != nil {
-		if _, ok := w.(interface{ Unwrap() []error }); ok {
-			return IsIncomplete(w)
-		}
-	}
-	return false
+	return err == ErrIncomplete
 }
+
+// incompleteError marks a failure that may pass: it matches ErrIncomplete
+// and unwraps to the cause.
+type incompleteError struct{ err error }
+
+func (e *incompleteError) Error() string        { return e.err.Error() }
+func (e *incompleteError) Unwrap() error        { return e.err }
+func (e *incompleteError) Is(target error) bool { return target == ErrIncomplete }
 
 // transient reports whether a fetch error may pass if asked again later:
 // not an invalid request, nor an API answer that says no (400, 401, 403,
@@ -417,7 +421,7 @@ func (d *Daemon) fetch(ctx context.Context, opts SweepOptions, disc *discovery, 
 	out := map[string]error{}
 	for scope, ferr := range run.failed {
 		if run.allFailed[scope] {
-			ferr = fmt.Errorf("%w: %w", ErrIncomplete, ferr)
+			ferr = &incompleteError{err: ferr}
 		}
 		out[scope] = ferr
 	}

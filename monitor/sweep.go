@@ -218,10 +218,11 @@ func (d *Daemon) sweep(ctx context.Context, opts SweepOptions, res *SweepResult)
 		if d.cfg.Accounts.IncludeParent {
 			res.Accounts = 1
 		}
+		err = fmt.Errorf("%w (subuser days not stored; nothing detected)", err)
 		if transient(err) {
-			err = fmt.Errorf("%w: %w", ErrIncomplete, err)
+			err = &incompleteError{err: err}
 		}
-		errs := []error{fmt.Errorf("%w (subuser days not stored; nothing detected)", err)}
+		errs := []error{err}
 		if ferr := failedScopes[history.ScopeParent]; ferr != nil {
 			errs = append(errs, fmt.Errorf("fetch %s: %w", history.ScopeParent, ferr))
 		}

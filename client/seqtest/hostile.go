@@ -161,6 +161,12 @@ const (
 	faultHTML200
 )
 
+// faultNames are the keys of Stats.Injected.
+var faultNames = map[faultKind]string{
+	faultStatus: "status", faultProxyHTML: "proxy_html", faultThrottle: "429_retry_after", faultThrottleBare: "429_bare",
+	faultCut: "cut_body", faultReset: "reset_body", faultSlow: "slow_body", faultHTML200: "html_200",
+}
+
 // drawFault draws the fault of the next GET request: the [Faults] mix, or
 // the legacy [WithFaults] rate. status is set for the status faults.
 func (s *Server) drawFault() (kind faultKind, status int, cut float64) {

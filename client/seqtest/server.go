@@ -92,6 +92,11 @@ type Stats struct {
 	Requests  int         // every request
 	ByStatus  map[int]int // responses by status code
 	Throttled int         // 429 responses (rate limit and injected)
+	// Injected counts the faults injected by [WithFaults] and
+	// [WithFaultMix], by kind: "status" (an error status with a JSON body),
+	// "proxy_html", "429_retry_after",
+	// "429_bare", "cut_body", "reset_body", "slow_body", "html_200".
+	Injected map[string]int
 }
 
 // Server is a simulated SendGrid account served over real HTTP on loopback.
@@ -164,7 +169,7 @@ func newServer(opts []Option) *Server {
 		now:        time.Now,
 		pendings:   map[string]int{},
 		overrides:  map[string]http.HandlerFunc{},
-		stats:      Stats{ByStatus: map[int]int{}},
+		stats:      Stats{ByStatus: map[int]int{}, Injected: map[string]int{}},
 		routeRL:    map[string]*rateLimiter{},
 		latencyRNG: rand.New(rand.NewPCG(1, 0x1a7e)),
 	}
@@ -280,6 +285,10 @@ func (s *Server) Stats() Stats {
 	for k, v := range s.stats.ByStatus {
 		st.ByStatus[k] = v
 	}
+	st.Injected = make(map[string]int, len(s.stats.Injected))
+	for k, v := range s.stats.Injected {
+		st.Injected[k] = v
+	}
 	return st
 }
 
@@ -368,6 +377,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		var status int
 		kind, status, cut = s.drawFault()
+		if kind != faultNone {
+			s.mu.Lock()
+			s.stats.Injected[faultNames[kind]]++
+			s.mu.Unlock()
+		}
 		switch kind {
 		case faultStatus:
 			if status == http.StatusTooManyRequests {

@@ -82,6 +82,7 @@ type config struct {
 	poll      PollPolicy
 	hook      func(RequestEvent)
 	pollHook  func(PollEvent)
+	inflight  int
 	now       func() time.Time
 }
 
@@ -190,6 +191,23 @@ func WithRequestHook(fn func(RequestEvent)) Option {
 	}
 }
 
+// WithMaxInFlight caps the number of requests the client (and its
+// OnBehalfOf copies) has in flight at once to each endpoint (as rate
+// limits, see [Client.Rate]); more wait their turn, first come first
+// served, so that goroutines walking pages take turns. Before the first
+// response tells the rate limit, up to n requests go at once (without the
+// cap, the first request goes alone). 0 (the default) sets no cap; the
+// rate limiter still applies.
+func WithMaxInFlight(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("client: invalid max in flight %d: negative", n)
+		}
+		c.inflight = n
+		return nil
+	}
+}
+
 // WithNow sets the clock used to validate dates ("not in the future", "not
 // more than 90 days back"). The default is time.Now. Tests and simulated
 // accounts use it to pin "today". Waits (retries, polling, rate limits)
@@ -285,6 +303,7 @@ func New(apiKey string, opts ...Option) (*Client, error) {
 	}
 	lims := newLimiters(cfg.logger)
 	key := secret.Secret(apiKey)
+	lims.inflight = cfg.inflight
 	hc.Transport = &limitTransport{base: inner, lims: lims, hook: cfg.hook, key: key,
 		prefix: strings.TrimRight(bu.EscapedPath(), "/"), timeout: cfg.retry.AttemptTimeout}
 	s := &shared{

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/sgseq/sgseq/internal/secret"
 )
 
@@ -33,6 +35,9 @@ type limiter struct {
 	probed    bool      // a first response (or failure) has been seen
 	last      Rate      // the latest state reported by a response
 	changed   chan struct{}
+
+	sem     *semaphore.Weighted // requests in flight (WithMaxInFlight); nil for no cap
+	initial int                 // requests let out before the first response; 0 means 1
 }
 
 func newLimiter(logger *slog.Logger) *limiter {
@@ -44,7 +49,8 @@ func newLimiter(logger *slog.Logger) *limiter {
 // of one endpoint says nothing about another's, and a request to one must
 // not wait on, or count against, another's budget.
 type limiters struct {
-	logger *slog.Logger
+	logger   *slog.Logger
+	inflight int // WithMaxInFlight: a semaphore of this size per endpoint; 0 for none
 
 	mu   sync.Mutex
 	m    map[string]*limiter
@@ -62,6 +68,10 @@ func (ls *limiters) get(route string) *limiter {
 	l := ls.m[route]
 	if l == nil {
 		l = newLimiter(ls.logger)
+		if ls.inflight > 0 {
+			l.sem = semaphore.NewWeighted(int64(ls.inflight))
+			l.initial = ls.inflight
+		}
 		ls.m[route] = l
 	}
 	return l
@@ -144,8 +154,9 @@ func (l *limiter) mayGo() bool {
 	switch {
 	case !l.probed:
 		// The very first request probes the budget alone, so that a
-		// concurrent start cannot burst past a small limit.
-		return l.inflight == 0
+		// concurrent start cannot burst past a small limit; with
+		// WithMaxInFlight the caller chose how many may go at once.
+		return l.inflight < max(l.initial, 1)
 	case !l.known:
 		return true // the server sends no rate-limit headers
 	case l.remaining-l.inflight > 0:
@@ -222,6 +233,16 @@ type limitTransport struct {
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	route, _ := req.Context().Value(routeKey{}).(string)
 	lim := t.lims.get(route)
+	if lim.sem != nil {
+		// In turn (FIFO), then through the endpoint's budget.
+		if err := lim.sem.Acquire(req.Context(), 1); err != nil {
+			if req.Body != nil {
+				_ = req.Body.Close()
+			}
+			return nil, err
+		}
+		defer lim.sem.Release(1)
+	}
 	if err := lim.acquire(req.Context()); err != nil {
 		if req.Body != nil {
 			_ = req.Body.Close()

@@ -26,6 +26,10 @@ const parentChunkDays = 31
 // subusersPageSize is the page size of subuser discovery (the API maximum).
 const subusersPageSize = 500
 
+// daysPerCall is how many fetch tasks (days) are in progress per call in
+// flight (sweep.concurrency).
+const daysPerCall = 2
+
 // defaultPendingMaxBackoff is sweep.pending_max_backoff when unset.
 const defaultPendingMaxBackoff = time.Minute
 
@@ -380,10 +384,26 @@ func (d *Daemon) fetch(ctx context.Context, opts SweepOptions, disc *discovery, 
 	if opts.Progress != nil {
 		opts.Progress(0, run.total)
 	}
+	// Up to daysPerCall × concurrency tasks at once: the client lets
+	// sweep.concurrency requests out at a time, first come first served,
+	// so the page walks of the days in progress take turns, and enough
+	// days are in progress to keep the rate budget busy until the end.
+	// One goroutine stores what the walkers fetched.
 	g, gctx := errgroup.WithContext(ctx)
-	for range min(d.cfg.Sweep.Concurrency, max(len(tasks), 1)) {
-		g.Go(func() error { return run.work(gctx) })
+	stores := make(chan storeJob, len(tasks))
+	var walkers sync.WaitGroup
+	for range min(daysPerCall*d.cfg.Sweep.Concurrency, max(len(tasks), 1)) {
+		walkers.Add(1)
+		g.Go(func() error {
+			defer walkers.Done()
+			return run.work(gctx, stores)
+		})
 	}
+	g.Go(func() error { return run.store(gctx, stores) })
+	go func() {
+		walkers.Wait()
+		close(stores)
+	}()
 	err = g.Wait()
 	run.mu.Lock()
 	for _, t := range run.timers {
@@ -429,7 +449,7 @@ func (d *Daemon) fetch(ctx context.Context, opts SweepOptions, disc *discovery, 
 }
 
 // work runs tasks from the queue until it is closed or ctx ends.
-func (r *fetchRun) work(ctx context.Context) error {
+func (r *fetchRun) work(ctx context.Context, stores chan<- storeJob) error {
 	for {
 		var t *fetchTask
 		var ok bool
@@ -441,7 +461,20 @@ func (r *fetchRun) work(ctx context.Context) error {
 				return nil
 			}
 		}
-		dates, err := r.d.fetchTask(ctx, t, r.disc)
+		var dates []client.Date
+		var err error
+		if t.scope == history.ScopeParent {
+			dates, err = r.d.fetchParent(ctx, t)
+		} else {
+			var job storeJob
+			job, err = r.d.fetchSubuserDay(ctx, t, r.disc)
+			if err == nil {
+				// Stored by the store goroutine: this one goes on
+				// fetching. The channel holds every task at most once.
+				stores <- job
+				continue
+			}
+		}
 		switch {
 		case err == nil:
 			r.finish(func() {
@@ -459,6 +492,40 @@ func (r *fetchRun) work(ctx context.Context) error {
 			r.fail(ctx, t, err)
 		}
 	}
+}
+
+// storeJob is a subuser day fetched whole, waiting to be stored.
+type storeJob struct {
+	t         *fetchTask
+	scores    []client.Score
+	fetchedAt time.Time
+}
+
+// store stores the subuser days the walkers fetched, one transaction
+// each, in one goroutine (the store has one writer anyway), so that
+// fetching never waits for a write.
+func (r *fetchRun) store(ctx context.Context, jobs <-chan storeJob) error {
+	for job := range jobs {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		dates, err := r.d.storeSubuserDay(ctx, job, r.disc)
+		switch {
+		case err == nil:
+			r.finish(func() {
+				for _, dt := range dates {
+					r.fetched[dt] = true
+				}
+			})
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, errStore):
+			return err
+		default:
+			r.fail(ctx, job.t, err)
+		}
+	}
+	return nil
 }
 
 // pending schedules another ask of a task answered 202, or gives it up
@@ -677,45 +744,55 @@ func parentTasks(days []client.Date) []*fetchTask {
 // errStore marks a store failure, which stops the sweep.
 var errStore = errors.New("store")
 
-// fetchTask fetches one task and stores its days, each day in one
-// transaction. It returns the days stored. A subuser day is fetched whole
-// (every page, through the client's page walk) before anything of it is
-// stored, and stored once discovery says which subusers are monitored.
-func (d *Daemon) fetchTask(ctx context.Context, t *fetchTask, disc *discovery) ([]client.Date, error) {
+// fetchParent fetches a range of parent scores and stores its days, each
+// day in one transaction. It returns the days stored.
+func (d *Daemon) fetchParent(ctx context.Context, t *fetchTask) ([]client.Date, error) {
 	fetchedAt := d.now()
-	if t.scope == history.ScopeParent {
-		scores, err := d.client.Scores(ctx, t.from, t.to, client.NoWait())
-		if err != nil {
-			return nil, err
-		}
-		byDate := map[client.Date]client.Score{}
-		for _, s := range scores {
-			byDate[s.Date] = s
-		}
-		var stored []client.Date
-		for _, dt := range t.days() {
-			s, ok := byDate[dt]
-			if !ok {
-				s = client.Score{Date: dt} // not returned: no score that day
-			}
-			day := history.FromScore(alert.ParentAccount, s, fetchedAt)
-			if err := d.store.SaveDay(ctx, history.ScopeParent, dt, []history.DayScore{day}); err != nil {
-				return stored, fmt.Errorf("%w: save %s %s: %w", errStore, t.scope, dt, err)
-			}
-			stored = append(stored, dt)
-		}
-		return stored, nil
+	scores, err := d.client.Scores(ctx, t.from, t.to, client.NoWait())
+	if err != nil {
+		return nil, err
 	}
+	byDate := map[client.Date]client.Score{}
+	for _, s := range scores {
+		byDate[s.Date] = s
+	}
+	var stored []client.Date
+	for _, dt := range t.days() {
+		s, ok := byDate[dt]
+		if !ok {
+			s = client.Score{Date: dt} // not returned: no score that day
+		}
+		day := history.FromScore(alert.ParentAccount, s, fetchedAt)
+		if err := d.store.SaveDay(ctx, history.ScopeParent, dt, []history.DayScore{day}); err != nil {
+			return stored, fmt.Errorf("%w: save %s %s: %w", errStore, t.scope, dt, err)
+		}
+		stored = append(stored, dt)
+	}
+	return stored, nil
+}
+
+// fetchSubuserDay fetches a day of subuser scores whole: every page,
+// through the client's page walk. Nothing of a day is kept unless every
+// page arrived.
+func (d *Daemon) fetchSubuserDay(ctx context.Context, t *fetchTask, disc *discovery) (storeJob, error) {
+	job := storeJob{t: t, fetchedAt: d.now()}
 	if err := disc.failed(); err != nil {
-		return nil, fmt.Errorf("%w: %w", errDiscovery, err)
+		return job, fmt.Errorf("%w: %w", errDiscovery, err)
 	}
-	var scores []client.Score
 	for s, err := range d.client.SubuserScores(ctx, t.from, client.NoWait()) {
 		if err != nil {
-			return nil, err
+			return storeJob{}, err
 		}
-		scores = append(scores, s)
+		job.scores = append(job.scores, s)
 	}
+	return job, nil
+}
+
+// storeSubuserDay stores a fetched subuser day in one transaction, once
+// discovery says which subusers are monitored: their scores, and a day
+// without a score for a monitored subuser missing from the answer.
+func (d *Daemon) storeSubuserDay(ctx context.Context, job storeJob, disc *discovery) ([]client.Date, error) {
+	t := job.t
 	accts, err := disc.wait(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -728,18 +805,18 @@ func (d *Daemon) fetchTask(ctx context.Context, t *fetchTask, disc *discovery) (
 	}
 	var days []history.DayScore
 	seen := map[string]bool{}
-	for _, s := range scores {
+	for _, s := range job.scores {
 		if !accts.subusers[s.Username] || seen[s.Username] {
 			continue
 		}
 		seen[s.Username] = true
 		s.Date = t.from
-		days = append(days, history.FromScore(s.Username, s, fetchedAt))
+		days = append(days, history.FromScore(s.Username, s, job.fetchedAt))
 	}
 	// A monitored subuser missing from the answer had no score that day.
 	for name := range accts.subusers {
 		if !seen[name] {
-			days = append(days, history.DayScore{Account: name, Date: t.from, FetchedAt: fetchedAt})
+			days = append(days, history.DayScore{Account: name, Date: t.from, FetchedAt: job.fetchedAt})
 		}
 	}
 	if err := d.store.SaveDay(ctx, history.ScopeSubusers, t.from, days); err != nil {

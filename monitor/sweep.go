@@ -28,7 +28,8 @@ type SweepOptions struct {
 	// scheduled run fetches: the gaps since the last stored date (the first
 	// run: sweep.backfill_days).
 	Days int
-	// FetchOnly skips detection and notification.
+	// FetchOnly skips detection, notification and the refresh of the
+	// per-account gauges of /metrics (the next full sweep refreshes them).
 	FetchOnly bool
 	// Progress, when set, is called after each fetch task (one date of
 	// subuser scores, or one range of parent scores) is finished (stored,
@@ -178,7 +179,12 @@ func (d *Daemon) Sweep(ctx context.Context, opts SweepOptions) (*SweepResult, er
 		}
 		d.metrics.observeSweep(res, err, d.now())
 	}
-	d.refreshGauges(fctx)
+	if !opts.FetchOnly {
+		// A fetch-only sweep (backfill) leaves the per-account gauges to
+		// the next full sweep: reading every account's latest day is
+		// seconds of work on a large account.
+		d.refreshGauges(fctx)
+	}
 	lvl, msg := slog.LevelInfo, "sweep finished"
 	switch {
 	case interrupted:

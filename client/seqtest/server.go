@@ -85,6 +85,7 @@ type Call struct {
 	Query      url.Values // parsed query string
 	OnBehalfOf string     // the on-behalf-of header, if any
 	Body       string     // request body
+	At         time.Time  // arrival (real clock), before any latency
 }
 
 // Stats counts the requests the server received.
@@ -331,6 +332,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Query:      r.URL.Query(),
 		OnBehalfOf: r.Header.Get("on-behalf-of"),
 		Body:       string(body),
+		At:         time.Now(),
 	})
 	s.stats.Requests++
 	s.mu.Unlock()

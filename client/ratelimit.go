@@ -93,12 +93,6 @@ func (ls *limiters) rate() Rate {
 	return ls.last
 }
 
-func (l *limiter) rate() Rate {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.last
-}
-
 // acquire waits until a request may be sent and counts it as in flight. It
 // returns ctx's error if ctx ends first.
 func (l *limiter) acquire(ctx context.Context) error {

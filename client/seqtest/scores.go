@@ -10,7 +10,7 @@ import (
 )
 
 // retentionDays is how far back SendGrid keeps scores.
-const retentionDays = 90
+const retentionDays = client.RetentionDays
 
 // scoresResult is the body of a 200 from either scores endpoint.
 type scoresResult struct {

@@ -94,7 +94,7 @@ func TestHostileBackfillCheck(t *testing.T) {
 	t.Logf("hostile backfill: %d requests, by status %v, injected %v; %s", st.Requests, st.ByStatus, st.Injected, strings.TrimSpace(out))
 
 	// Every row of a day, through cut and reset pages.
-	for _, d := range []client.Date{end, end.AddDays(-3), end.AddDays(-5)} {
+	for _, d := range []client.Date{end, end.AddDays(-5)} {
 		out, stderr, err := hostileRun(t, "subusers", "scores", "--date", d.String(), "--limit", "400", "-o", "json")
 		if err != nil {
 			t.Fatalf("subusers scores %s: %v\n%s", d, err, stderr)
@@ -144,5 +144,58 @@ func TestBackfillIncompleteExit3(t *testing.T) {
 	out, _, err = cliRun(t, "backfill", "-c", cfg, "--days", "5")
 	if code := monExitCode(err); code != 0 || !strings.Contains(out, "backfilled 5 day(s)") || strings.Contains(out, "missing") {
 		t.Errorf("second backfill: exit %d, %q; want the hole filled", code, out)
+	}
+}
+
+// TestSimHostile: "sgseq sim --hostile" serves the hostile preset, which a
+// retrying client gets every row through.
+func TestSimHostile(t *testing.T) {
+	var out, errb syncBuffer
+	cmd := newSimCmd()
+	newRootCmd().AddCommand(cmd) // for the persistent flags
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- simRun(ctx, cmd, simOptions{addr: "127.0.0.1:0", hostile: true, seed: 5}) }()
+	var url string
+	for deadline := time.Now().Add(60 * time.Second); url == "" && time.Now().Before(deadline); {
+		if _, rest, ok := strings.Cut(out.String(), "listening on "); ok {
+			url, _, _ = strings.Cut(rest, "\n")
+		} else {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if url == "" {
+		t.Fatalf("no URL printed: %q %q", out.String(), errb.String())
+	}
+	c, err := client.New(seqtest.TestAPIKey, client.WithBaseURL(url),
+		client.WithRetryPolicy(client.RetryPolicy{MaxRetries: 8, MinWait: time.Millisecond, MaxWait: 2 * time.Second, AttemptTimeout: time.Minute}),
+		client.WithPollPolicy(client.PollPolicy{MinWait: time.Millisecond, MaxWait: 10 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []client.Date{cliYesterday(), cliYesterday().AddDays(-1), cliYesterday().AddDays(-2)} {
+		n := 0
+		for _, err := range c.SubuserScores(ctx, d, client.PageSize(10)) {
+			if err != nil {
+				t.Fatalf("%s: %v", d, err)
+			}
+			n++
+		}
+		if n != 36 {
+			t.Errorf("%s: %d scores, want the demo account's 36", d, n)
+		}
+	}
+	if c.Rate().Limit != 20 {
+		t.Errorf("rate %+v, want the preset's 20 per window", c.Rate())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errb.String(), "hostile=true") {
+		t.Errorf("log lacks hostile=true: %s", errb.String())
 	}
 }

@@ -51,6 +51,17 @@ func (disc *discovery) wait(ctx context.Context) (*accountSet, error) {
 	}
 }
 
+// result returns the discovered accounts if discovery is over and
+// succeeded, else nil.
+func (disc *discovery) result() *accountSet {
+	select {
+	case <-disc.done:
+		return disc.accts
+	default:
+		return nil
+	}
+}
+
 // failed reports the discovery error if discovery is over and failed.
 func (disc *discovery) failed() error {
 	select {

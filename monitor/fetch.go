@@ -125,6 +125,8 @@ type fetchRun struct {
 	d    *Daemon
 	opts SweepOptions
 	disc *discovery
+	// waitDiscovery: fetch subuser days only once the subusers are listed.
+	waitDiscovery bool
 
 	queue chan *fetchTask
 
@@ -147,7 +149,19 @@ type fetchRun struct {
 // asked again after sweep.retry_backoff (sweep.retries times). It returns
 // the scopes with failed days (their error), and a non-nil error only when
 // ctx ended or the store failed.
-func (d *Daemon) fetch(ctx context.Context, opts SweepOptions, disc *discovery, res *SweepResult) (map[string]error, error) {
+func (d *Daemon) fetch(ctx context.Context, opts SweepOptions, disc *discovery, base *subuserBaseline, res *SweepResult) (map[string]error, error) {
+	// Subuser days are fetched before the subusers are listed, except when
+	// earlier sweeps stored parent days but never a subuser day: an
+	// account with no subuser to monitor, whose subuser days would be
+	// fetched for nothing at every sweep.
+	waitDiscovery := false
+	if len(base.done) == 0 {
+		done, err := d.store.CompletedDates(ctx, history.ScopeParent, res.AsOf.AddDays(-(MaxWindowDays - 1)), res.AsOf)
+		if err != nil {
+			return nil, fmt.Errorf("completed dates: %w", err)
+		}
+		waitDiscovery = len(done) > 0
+	}
 	var tasks []*fetchTask
 	if d.cfg.Accounts.IncludeParent {
 		days, err := d.missing(ctx, history.ScopeParent, res.AsOf, opts.Days)
@@ -164,7 +178,7 @@ func (d *Daemon) fetch(ctx context.Context, opts SweepOptions, disc *discovery, 
 		tasks = append(tasks, &fetchTask{scope: history.ScopeSubusers, from: dt, to: dt})
 	}
 	run := &fetchRun{
-		d: d, opts: opts, disc: disc,
+		d: d, opts: opts, disc: disc, waitDiscovery: waitDiscovery,
 		queue:       make(chan *fetchTask, len(tasks)),
 		outstanding: len(tasks),
 		total:       len(tasks),
@@ -265,7 +279,7 @@ func (r *fetchRun) work(ctx context.Context, stores chan<- storeJob) error {
 			dates, err = r.d.fetchParent(ctx, t)
 		} else {
 			var job storeJob
-			job, err = r.d.fetchSubuserDay(ctx, t, r.disc)
+			job, err = r.d.fetchSubuserDay(ctx, t, r.disc, r.waitDiscovery)
 			if err == nil {
 				// Stored by the store goroutine: this one goes on
 				// fetching. The channel holds every task at most once.
@@ -286,11 +300,17 @@ func (r *fetchRun) work(ctx context.Context, stores chan<- storeJob) error {
 			return err
 		case errors.Is(err, errPending):
 			r.pending(ctx, t)
+		case errors.Is(err, errNoSubusers):
+			r.finish(func() {})
 		default:
 			r.fail(ctx, t, err)
 		}
 	}
 }
+
+// errNoSubusers skips a subuser day when discovery found no subuser to
+// monitor.
+var errNoSubusers = errors.New("no monitored subusers")
 
 // storeJob is a subuser day fetched whole, waiting to be stored.
 type storeJob struct {
@@ -466,10 +486,18 @@ func (d *Daemon) fetchParent(ctx context.Context, t *fetchTask) ([]client.Date, 
 // fetchSubuserDay fetches a day of subuser scores whole: every page,
 // through the client's page walk. Nothing of a day is kept unless every
 // page arrived.
-func (d *Daemon) fetchSubuserDay(ctx context.Context, t *fetchTask, disc *discovery) (storeJob, error) {
+func (d *Daemon) fetchSubuserDay(ctx context.Context, t *fetchTask, disc *discovery, waitDiscovery bool) (storeJob, error) {
 	job := storeJob{t: t, fetchedAt: d.now()}
+	if waitDiscovery {
+		if _, err := disc.wait(ctx); err != nil && ctx.Err() != nil {
+			return job, ctx.Err()
+		}
+	}
 	if err := disc.failed(); err != nil {
 		return job, fmt.Errorf("%w: %w", errDiscovery, err)
+	}
+	if accts := disc.result(); accts != nil && len(accts.subusers) == 0 {
+		return job, errNoSubusers // nobody to fetch the day for
 	}
 	for s, err := range d.client.SubuserScores(ctx, t.from, client.NoWait()) {
 		if err != nil {

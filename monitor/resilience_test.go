@@ -208,3 +208,32 @@ func TestIsIncomplete(t *testing.T) {
 		t.Error("an incomplete error must match ErrIncomplete and its cause")
 	}
 }
+
+// TestNoSubusersNoRefetch: an account without subusers to monitor does
+// not fetch subuser days at every sweep.
+func TestNoSubusersNoRefetch(t *testing.T) {
+	t.Parallel()
+	clk := newTestClock(time.Time{})
+	clk.setAsOf(demoEnd)
+	srv := seqtest.NewServer(seqtest.WithAccount(seqtest.GenerateAccount(1, 0, 20, demoEnd)), seqtest.WithNow(clk.Now))
+	t.Cleanup(srv.Close)
+	d := newTestDaemon(t, testConfig(), srv, openTestStore(t), clk, &recorder{}, WithoutPoolDetector())
+	ctx := context.Background()
+	if _, err := d.Sweep(ctx, SweepOptions{Days: 10, FetchOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(srv.Calls())
+	res, err := d.Sweep(ctx, SweepOptions{Days: 10, FetchOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subScores int
+	for _, c := range srv.Calls()[before:] {
+		if c.Path == "/v3/engagementquality/subusers/scores" {
+			subScores++
+		}
+	}
+	if subScores != 0 || res.Requests != 1 {
+		t.Errorf("second sweep: %d requests, %d for subuser scores; want only the subuser listing", res.Requests, subScores)
+	}
+}

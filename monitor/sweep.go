@@ -212,7 +212,7 @@ func (d *Daemon) sweep(ctx context.Context, opts SweepOptions, res *SweepResult)
 	}
 	disc := d.startDiscovery(ctx)
 	defer func() { <-disc.done }() // discovery ends with ctx
-	failedScopes, err := d.fetch(ctx, opts, disc, res)
+	failedScopes, err := d.fetch(ctx, opts, disc, base, res)
 	if err != nil {
 		return err
 	}

@@ -49,46 +49,6 @@ const (
 // key to a subuser or a customer account.
 const HeaderOnBehalfOf = "on-behalf-of"
 
-// RetryPolicy controls how GET requests are retried after a 429, 500, 502,
-// 503, 504 or a connection error. Non-GET requests are never retried.
-type RetryPolicy struct {
-	// MaxRetries is the number of retries after the first attempt; 0
-	// disables retries.
-	MaxRetries int
-	// MinWait is the base of the jittered exponential backoff.
-	MinWait time.Duration
-	// MaxWait caps every wait, including one asked for by Retry-After or
-	// X-RateLimit-Reset.
-	MaxWait time.Duration
-}
-
-// DefaultRetryPolicy returns the retry policy New uses: 4 retries, waits
-// from 1s up to 30s.
-func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxRetries: 4, MinWait: time.Second, MaxWait: 30 * time.Second}
-}
-
-// PollPolicy controls what the scores calls do when SendGrid answers 202
-// Accepted (scores not computed yet).
-type PollPolicy struct {
-	// NoWait makes a 202 return at once with an error matching
-	// [ErrScoresPending].
-	NoWait bool
-	// MinWait is the first wait between polls; it doubles up to MaxWait.
-	MinWait time.Duration
-	// MaxWait caps the wait between polls.
-	MaxWait time.Duration
-	// MaxAttempts bounds the number of requests (the first one included);
-	// 0 polls until the context ends.
-	MaxAttempts int
-}
-
-// DefaultPollPolicy returns the poll policy New uses: wait 2s, doubling up to
-// 1m, until the context ends.
-func DefaultPollPolicy() PollPolicy {
-	return PollPolicy{MinWait: 2 * time.Second, MaxWait: time.Minute}
-}
-
 // RequestEvent describes one HTTP attempt (retries are separate events). It
 // is passed to the hook set with [WithRequestHook].
 type RequestEvent struct {
@@ -121,6 +81,8 @@ type config struct {
 	retry     RetryPolicy
 	poll      PollPolicy
 	hook      func(RequestEvent)
+	pollHook  func(PollEvent)
+	inflight  int
 	now       func() time.Time
 }
 
@@ -194,7 +156,7 @@ func WithLogger(l *slog.Logger) Option {
 // WithRetryPolicy sets the retry policy for GET requests.
 func WithRetryPolicy(p RetryPolicy) Option {
 	return func(c *config) error {
-		if p.MaxRetries < 0 || p.MinWait < 0 || p.MaxWait < 0 {
+		if p.MaxRetries < 0 || p.MinWait < 0 || p.MaxWait < 0 || p.AttemptTimeout < 0 {
 			return fmt.Errorf("client: invalid retry policy %+v: negative value", p)
 		}
 		if p.MaxWait < p.MinWait {
@@ -208,7 +170,7 @@ func WithRetryPolicy(p RetryPolicy) Option {
 // WithPollPolicy sets how scores calls handle 202 Accepted.
 func WithPollPolicy(p PollPolicy) Option {
 	return func(c *config) error {
-		if p.MaxAttempts < 0 || p.MinWait < 0 || p.MaxWait < 0 {
+		if p.MaxAttempts < 0 || p.MinWait < 0 || p.MaxWait < 0 || p.MaxTotalWait < 0 {
 			return fmt.Errorf("client: invalid poll policy %+v: negative value", p)
 		}
 		if p.MaxWait < p.MinWait {
@@ -225,6 +187,23 @@ func WithPollPolicy(p PollPolicy) Option {
 func WithRequestHook(fn func(RequestEvent)) Option {
 	return func(c *config) error {
 		c.hook = fn
+		return nil
+	}
+}
+
+// WithMaxInFlight caps the number of requests the client (and its
+// OnBehalfOf copies) has in flight at once to each endpoint (as rate
+// limits, see [Client.Rate]); more wait their turn, first come first
+// served, so that goroutines walking pages take turns. Before the first
+// response tells the rate limit, up to n requests go at once (without the
+// cap, the first request goes alone). 0 (the default) sets no cap; the
+// rate limiter still applies.
+func WithMaxInFlight(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("client: invalid max in flight %d: negative", n)
+		}
+		c.inflight = n
 		return nil
 	}
 }
@@ -256,8 +235,9 @@ type shared struct {
 	userAgent string
 	logger    *slog.Logger
 	poll      PollPolicy
+	pollHook  func(PollEvent)
 	now       func() time.Time
-	limiter   *limiter
+	limiters  *limiters
 	get       *retryablehttp.Client // retries per RetryPolicy
 	once      *retryablehttp.Client // never retries (non-GET)
 }
@@ -321,17 +301,20 @@ func New(apiKey string, opts ...Option) (*Client, error) {
 			inner = cfg.hc.Transport
 		}
 	}
-	lim := newLimiter(cfg.logger)
+	lims := newLimiters(cfg.logger)
 	key := secret.Secret(apiKey)
-	hc.Transport = &limitTransport{base: inner, lim: lim, hook: cfg.hook, key: key, prefix: strings.TrimRight(bu.EscapedPath(), "/")}
+	lims.inflight = cfg.inflight
+	hc.Transport = &limitTransport{base: inner, lims: lims, hook: cfg.hook, key: key,
+		prefix: strings.TrimRight(bu.EscapedPath(), "/"), timeout: cfg.retry.AttemptTimeout}
 	s := &shared{
 		cred:      &credentials{key: key},
 		baseURL:   bu,
 		userAgent: cfg.userAgent,
 		logger:    cfg.logger,
 		poll:      cfg.poll,
+		pollHook:  cfg.pollHook,
 		now:       cfg.now,
-		limiter:   lim,
+		limiters:  lims,
 		get:       newRetryClient(hc, cfg.retry, cfg.logger, key),
 		once:      newRetryClient(hc, RetryPolicy{}, cfg.logger, key),
 	}
@@ -360,8 +343,9 @@ func (c *Client) OnBehalfOfAccount(accountID string) *Client {
 }
 
 // Rate returns the latest rate-limit state seen in any response to c or its
-// copies. It is the zero Rate before the first response with rate headers.
-func (c *Client) Rate() Rate { return c.s.limiter.rate() }
+// copies, whatever the endpoint. It is the zero Rate before the first
+// response with rate headers.
+func (c *Client) Rate() Rate { return c.s.limiters.rate() }
 
 // BaseURL returns the API base URL the client sends requests to.
 func (c *Client) BaseURL() string { return c.s.baseURL.String() }
@@ -387,54 +371,6 @@ func (c *Client) Format(f fmt.State, verb rune) {
 		return
 	}
 	io.WriteString(f, c.String())
-}
-
-// CallOption adjusts one call.
-type CallOption func(*callConfig)
-
-type callConfig struct {
-	onBehalfOf string
-	set        bool
-	noWait     bool
-}
-
-// AsSubuser makes one call on behalf of the subuser username (header
-// "on-behalf-of: <username>"), overriding [Client.OnBehalfOf].
-//
-// (It is not called Subuser because that name is the [Subuser] type.)
-func AsSubuser(username string) CallOption {
-	return func(c *callConfig) { c.onBehalfOf, c.set = username, true }
-}
-
-// AccountID makes one call on behalf of the customer account id (header
-// "on-behalf-of: account-id <id>"), overriding [Client.OnBehalfOf].
-func AccountID(id string) CallOption {
-	return func(c *callConfig) {
-		c.set = true
-		c.onBehalfOf = ""
-		if id != "" {
-			c.onBehalfOf = "account-id " + id
-		}
-	}
-}
-
-// NoWait makes a scores call return at once with an error matching
-// [ErrScoresPending] when SendGrid answers 202, instead of polling.
-func NoWait() CallOption {
-	return func(c *callConfig) { c.noWait = true }
-}
-
-func (c *Client) callConfig(opts []CallOption) (callConfig, error) {
-	cc := callConfig{onBehalfOf: c.onBehalfOf, noWait: c.s.poll.NoWait}
-	for _, o := range opts {
-		if o != nil {
-			o(&cc)
-		}
-	}
-	if strings.ContainsAny(cc.onBehalfOf, "\r\n\x00") {
-		return cc, &ValidationError{Field: HeaderOnBehalfOf, Value: cc.onBehalfOf, Reason: "invalid"}
-	}
-	return cc, nil
 }
 
 // request is one API call.
@@ -494,6 +430,11 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		if resp != nil {
 			drain(resp.Body)
 		}
+		var be *BodyError
+		if errors.As(err, &be) {
+			be.Method, be.Path = r.method, r.path
+			return nil, be
+		}
 		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, c.scrub(err))
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -503,15 +444,18 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	return nil, newAPIError(r.method, r.path, resp, c.s.cred.key)
 }
 
-// do sends r and decodes a 2xx JSON body into out (if non-nil). A 202 is
-// reported as errAccepted.
+// do sends r and decodes a 2xx JSON body into out (if non-nil). A 202 to a
+// GET is reported as a *pendingError (matching ErrScoresPending). The body
+// of a GET has already been read in full and checked to be JSON inside the
+// retry loop (see bodyChecker); a body that failed that check after the
+// last retry arrives here as a *BodyError from send.
 func (c *Client) do(ctx context.Context, r request, out any) error {
 	resp, err := c.send(ctx, r)
 	if err != nil {
 		return err
 	}
 	defer drain(resp.Body)
-	if resp.StatusCode == http.StatusAccepted && r.method == http.MethodGet {
+	if isPending(r.method, resp) {
 		return &pendingError{method: r.method, path: r.path, retryAfter: retryAfter(resp.Header, time.Now())}
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {

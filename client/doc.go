@@ -26,13 +26,15 @@
 //
 // SendGrid computes scores asynchronously: a scores request may be answered
 // 202 Accepted with an empty body, meaning "ask again later". By default
-// [Client.Scores] and [Client.SubuserScoresPage] poll with capped exponential
-// backoff ([PollPolicy]: 2s doubling to 1m) until the scores arrive or the
-// context ends. With [NoWait] (or PollPolicy.NoWait) they return at once
-// with an error for which errors.Is(err, [ErrScoresPending]) is true; the
-// same holds when PollPolicy.MaxAttempts runs out, and when the context ends
-// while polling (then errors.Is also matches context.DeadlineExceeded or
-// context.Canceled).
+// [Client.Scores] and [Client.SubuserScoresPage] poll with capped, jittered
+// exponential backoff ([PollPolicy]: about 1s doubling to 1m, 10m of waiting
+// at most) until the scores arrive or the context ends. Each wait is logged
+// at info level and passed to the [WithPollHook] function, so that a
+// program can say what it waits for. With [NoWait] (or PollPolicy.NoWait)
+// they return at once with an error for which errors.Is(err,
+// [ErrScoresPending]) is true; the same holds when PollPolicy.MaxAttempts or
+// MaxTotalWait runs out, and when the context ends while polling (then
+// errors.Is also matches context.DeadlineExceeded or context.Canceled).
 //
 // Days on which an account was not eligible for a score (open tracking off,
 // or fewer than 1,000 messages in the previous 30 days) come back with a nil
@@ -47,13 +49,17 @@
 // GET requests are retried (through hashicorp/go-retryablehttp) on 429,
 // 500, 502, 503, 504 and connection errors, per [RetryPolicy]: the wait is
 // the server's Retry-After or X-RateLimit-Reset when given (capped by
-// MaxWait), else a jittered exponential backoff. POST, PUT and DELETE are
-// never retried. When retries run out the caller gets an [*APIError] with
-// the last status and body.
+// MaxWait), else a jittered exponential backoff. A 2xx answer whose body is
+// cut off, reset mid-body, stalled past RetryPolicy.AttemptTimeout or not
+// JSON is retried the same way: the body is read in full and checked inside
+// the retry loop, so a partial page is never decoded. POST, PUT and DELETE
+// are never retried. When retries run out the caller gets an [*APIError]
+// with the last status and body, or a [*BodyError] saying how much of the
+// body arrived and where decoding stopped.
 //
-// All requests of one Client and of its OnBehalfOf copies share a rate
-// limiter that reads X-RateLimit-Limit, -Remaining and -Reset from every
-// response. It counts requests in flight against the remaining budget and,
+// All requests of one Client and of its OnBehalfOf copies to one endpoint
+// share a rate limiter (SendGrid limits each endpoint on its own) that reads
+// X-RateLimit-Limit, -Remaining and -Reset from every response. It counts requests in flight against the remaining budget and,
 // once the budget is spent, holds new requests until the window resets, so
 // that a concurrent sweep over many subusers does not burst into 429s.
 // [Client.Rate] returns the latest state; [WithRequestHook] sees every
@@ -66,7 +72,9 @@
 // [Client.OnBehalfOfAccount] return copies that send it on every call, and
 // the [AsSubuser] and [AccountID] call options set it for one call.
 // [Client.SubuserScores] iterates over all subusers' scores for a day;
-// [Client.Subusers] and [Client.IPs] iterate over offset pages.
+// [Client.Subusers] and [Client.IPs] iterate over offset pages;
+// [Client.AllSubusers] fetches the offset pages of the subuser list in
+// parallel.
 //
 // # Errors
 //

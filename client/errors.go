@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -231,20 +230,3 @@ func (e *ValidationError) Error() string {
 	}
 	return fmt.Sprintf("invalid %q (%s): %s", e.Field, truncate(e.Value, 64), e.Reason)
 }
-
-// pendingError is a 202 Accepted: scores not computed yet.
-type pendingError struct {
-	method, path string
-	attempts     int
-	retryAfter   time.Duration
-}
-
-func (e *pendingError) Error() string {
-	s := e.method + " " + e.path + ": " + ErrScoresPending.Error()
-	if e.attempts > 1 {
-		s += " after " + strconv.Itoa(e.attempts) + " attempts"
-	}
-	return s
-}
-
-func (e *pendingError) Is(target error) bool { return target == ErrScoresPending }

@@ -164,3 +164,59 @@ func ExampleAPIError() {
 	// true
 	// true to invalid "to" (2026-03-14): "to" cannot be in the future
 }
+
+func ExampleClient_AllSubusers() {
+	srv := newExampleServer()
+	defer srv.Close()
+	c, err := srv.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Pages of 10, four at a time after the first.
+	subs, err := c.AllSubusers(context.Background(), &client.SubusersOptions{Limit: 10}, 4)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(subs), subs[0].Username)
+	// Output:
+	// 36 shopfront-tx
+}
+
+func ExampleWithPollHook() {
+	srv := newExampleServer(seqtest.WithPendingDates(map[client.Date]int{client.MustParseDate("2026-03-09"): 2}))
+	defer srv.Close()
+	c, err := srv.Client(
+		client.WithPollPolicy(client.PollPolicy{MinWait: time.Millisecond, MaxWait: 4 * time.Millisecond}),
+		client.WithPollHook(func(e client.PollEvent) {
+			// A real program would print e.Wait too: "asking again in 4s".
+			fmt.Printf("scores for %s not ready (202), attempt %d\n", e.Date, e.Attempt)
+		}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	d := client.MustParseDate("2026-03-09")
+	scores, err := c.Scores(context.Background(), d, d)
+	fmt.Println(len(scores), err)
+	// Output:
+	// scores for 2026-03-09 not ready (202), attempt 1
+	// scores for 2026-03-09 not ready (202), attempt 2
+	// 1 <nil>
+}
+
+func ExampleBodyError() {
+	srv := newExampleServer(seqtest.WithFaultMix(seqtest.Faults{CutBody: 1}))
+	defer srv.Close()
+	c, err := srv.Client(client.WithRetryPolicy(client.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: time.Millisecond}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Every answer is cut off: retried, then reported.
+	_, err = c.SubuserScoresPage(context.Background(), client.MustParseDate("2026-03-09"), nil)
+	var be *client.BodyError
+	if errors.As(err, &be) {
+		// A complete HTTP exchange (Content-Length matches), broken JSON.
+		fmt.Println(be.StatusCode, be.Attempts, be.Read == be.ContentLength, be.Offset == be.Read, be.Err)
+	}
+	// Output:
+	// 200 3 true true unexpected end of JSON input
+}

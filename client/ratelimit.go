@@ -2,11 +2,14 @@ package client
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/sgseq/sgseq/internal/secret"
 )
@@ -32,16 +35,62 @@ type limiter struct {
 	probed    bool      // a first response (or failure) has been seen
 	last      Rate      // the latest state reported by a response
 	changed   chan struct{}
+
+	sem     *semaphore.Weighted // requests in flight (WithMaxInFlight); nil for no cap
+	initial int                 // requests let out before the first response; 0 means 1
 }
 
 func newLimiter(logger *slog.Logger) *limiter {
 	return &limiter{logger: logger, changed: make(chan struct{})}
 }
 
-func (l *limiter) rate() Rate {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.last
+// limiters holds one limiter per endpoint (route): SendGrid allows "a fixed
+// number of requests per refresh period" for each endpoint, so the budget
+// of one endpoint says nothing about another's, and a request to one must
+// not wait on, or count against, another's budget.
+type limiters struct {
+	logger   *slog.Logger
+	inflight int // WithMaxInFlight: a semaphore of this size per endpoint; 0 for none
+
+	mu   sync.Mutex
+	m    map[string]*limiter
+	last Rate // the latest state reported by any response
+}
+
+func newLimiters(logger *slog.Logger) *limiters {
+	return &limiters{logger: logger, m: map[string]*limiter{}}
+}
+
+// get returns the limiter of route, creating it.
+func (ls *limiters) get(route string) *limiter {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	l := ls.m[route]
+	if l == nil {
+		l = newLimiter(ls.logger)
+		if ls.inflight > 0 {
+			l.sem = semaphore.NewWeighted(int64(ls.inflight))
+			l.initial = ls.inflight
+		}
+		ls.m[route] = l
+	}
+	return l
+}
+
+// observe records r as the latest rate state, if it carries any.
+func (ls *limiters) observe(r Rate) {
+	if r.IsZero() {
+		return
+	}
+	ls.mu.Lock()
+	ls.last = r
+	ls.mu.Unlock()
+}
+
+func (ls *limiters) rate() Rate {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return ls.last
 }
 
 // acquire waits until a request may be sent and counts it as in flight. It
@@ -99,8 +148,9 @@ func (l *limiter) mayGo() bool {
 	switch {
 	case !l.probed:
 		// The very first request probes the budget alone, so that a
-		// concurrent start cannot burst past a small limit.
-		return l.inflight == 0
+		// concurrent start cannot burst past a small limit; with
+		// WithMaxInFlight the caller chose how many may go at once.
+		return l.inflight < max(l.initial, 1)
 	case !l.known:
 		return true // the server sends no rate-limit headers
 	case l.remaining-l.inflight > 0:
@@ -162,35 +212,65 @@ func (l *limiter) release(h http.Header, status int) Rate {
 }
 
 // limitTransport sits beneath the retrying client so that every attempt
-// passes through the shared limiter and the request hook.
+// passes through its endpoint's shared limiter, the attempt timeout and the
+// request hook.
 type limitTransport struct {
-	base   http.RoundTripper
-	lim    *limiter
-	hook   func(RequestEvent)
-	key    secret.Secret // scrubbed from the error passed to hook
-	prefix string        // the base URL's escaped path, stripped from event paths
+	base    http.RoundTripper
+	lims    *limiters
+	hook    func(RequestEvent)
+	key     secret.Secret // scrubbed from the error passed to hook
+	prefix  string        // the base URL's escaped path, stripped from event paths
+	timeout time.Duration // RetryPolicy.AttemptTimeout; 0 for none
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.lim.acquire(req.Context()); err != nil {
+	route, _ := req.Context().Value(routeKey{}).(string)
+	lim := t.lims.get(route)
+	if lim.sem != nil {
+		// In turn (FIFO), then through the endpoint's budget.
+		if err := lim.sem.Acquire(req.Context(), 1); err != nil {
+			if req.Body != nil {
+				_ = req.Body.Close()
+			}
+			return nil, err
+		}
+		defer lim.sem.Release(1)
+	}
+	if err := lim.acquire(req.Context()); err != nil {
 		if req.Body != nil {
 			_ = req.Body.Close()
 		}
 		return nil, err
 	}
+	cancel := context.CancelFunc(func() {})
+	if t.timeout > 0 {
+		// The deadline covers the body too: it is released when the
+		// body is closed (the retry loop reads it in full first).
+		var ctx context.Context
+		ctx, cancel = context.WithTimeout(req.Context(), t.timeout)
+		req = req.WithContext(ctx)
+	}
 	start := time.Now()
 	resp, err := t.base.RoundTrip(req)
 	dur := time.Since(start)
+	if err != nil || resp == nil || resp.Body == nil {
+		cancel()
+	} else {
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+		if resp.Request == nil {
+			resp.Request = req // some RoundTrippers leave it unset
+		}
+	}
 	err = scrubError(err, t.key)
 	var h http.Header
 	status := 0
 	if resp != nil {
 		h, status = resp.Header, resp.StatusCode
 	}
-	rate := t.lim.release(h, status)
+	rate := lim.release(h, status)
+	t.lims.observe(rate)
 	if t.hook != nil {
-		route, _ := req.Context().Value(routeKey{}).(string)
 		t.hook(RequestEvent{
 			Method:     req.Method,
 			Path:       strings.TrimPrefix(req.URL.EscapedPath(), t.prefix),
@@ -209,4 +289,17 @@ func (t *limitTransport) CloseIdleConnections() {
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// cancelBody releases an attempt's timeout when its body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+// Close closes the body and releases the timeout.
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }

@@ -3,10 +3,8 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -145,7 +143,7 @@ func (c *Client) SubuserScoresPage(ctx context.Context, date Date, opts *Subuser
 }
 
 // SubuserScores iterates over the scores of all the parent's subusers for
-// date, fetching pages of 1,000 as needed. On an error it yields one
+// date, fetching pages of 1,000 (or [PageSize]) as needed. On an error it yields one
 // (zero Score, error) pair and stops; it stops early when the loop breaks.
 // Errors are those of [Client.SubuserScoresPage], plus one for a server
 // that repeats a cursor.
@@ -154,7 +152,15 @@ func (c *Client) SubuserScoresPage(ctx context.Context, date Date, opts *Subuser
 func (c *Client) SubuserScores(ctx context.Context, date Date, callOpts ...CallOption) iter.Seq2[Score, error] {
 	callOpts = append([]CallOption(nil), callOpts...)
 	return func(yield func(Score, error) bool) {
-		o := SubuserScoresOptions{Limit: DefaultSubuserScoresLimit}
+		cc, err := c.callConfig(callOpts)
+		if err != nil {
+			yield(Score{}, err)
+			return
+		}
+		o := SubuserScoresOptions{Limit: cc.pageSize}
+		if o.Limit == 0 {
+			o.Limit = DefaultSubuserScoresLimit
+		}
 		seen := make(map[string]bool)
 		for {
 			page, err := c.SubuserScoresPage(ctx, date, &o, callOpts...)
@@ -197,40 +203,4 @@ func (c *Client) validateDay(field string, d Date) error {
 		return &ValidationError{Field: field, Value: d.String(), Reason: fmt.Sprintf("%q cannot be more than %d days in the past", field, RetentionDays)}
 	}
 	return nil
-}
-
-// poll sends r until it is not answered 202, per the poll policy.
-func (c *Client) poll(ctx context.Context, cc callConfig, r request, out any) error {
-	p := c.s.poll
-	wait := p.MinWait
-	var last *pendingError
-	for attempt := 1; ; attempt++ {
-		err := c.do(ctx, r, out)
-		var pe *pendingError
-		if !errors.As(err, &pe) {
-			if err != nil && last != nil && ctx.Err() != nil {
-				return fmt.Errorf("%w: %w", last, err)
-			}
-			return err
-		}
-		pe.attempts = attempt
-		last = pe
-		if cc.noWait || (p.MaxAttempts > 0 && attempt >= p.MaxAttempts) {
-			return pe
-		}
-		d := wait
-		if pe.retryAfter > 0 {
-			d = min(max(pe.retryAfter, p.MinWait), p.MaxWait)
-		}
-		c.s.logger.LogAttrs(ctx, slog.LevelDebug, "sgseq: scores not ready, polling",
-			slog.String("path", r.path), slog.Int("attempt", attempt), slog.Duration("wait", d))
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w: %w", pe, ctx.Err())
-		case <-t.C:
-		}
-		wait = min(max(wait*2, time.Millisecond), p.MaxWait)
-	}
 }

@@ -169,11 +169,14 @@ func TestPolling(t *testing.T) {
 		{"MaxAttempts exhausted", func() httpmock.Responder { return respond(202, "") },
 			&PollPolicy{MinWait: time.Millisecond, MaxWait: time.Millisecond, MaxAttempts: 3}, nil, nil, 3, []error{ErrScoresPending}},
 		{"context deadline while polling", func() httpmock.Responder { return respond(202, "") },
-			&PollPolicy{MinWait: 2 * time.Second, MaxWait: time.Minute}, nil, // waits 2, 4, ... 32, 60, 60, ...
+			&PollPolicy{MinWait: 2 * time.Second, MaxWait: time.Minute}, nil, // jittered waits 1–2, 2–4, ... 30–60 ...
 			func() (context.Context, context.CancelFunc) {
 				return context.WithTimeout(context.Background(), 5*time.Minute)
 			},
-			9, []error{ErrScoresPending, context.DeadlineExceeded}},
+			0, []error{ErrScoresPending, context.DeadlineExceeded}},
+		{"MaxTotalWait used up", func() httpmock.Responder { return respond(202, "") },
+			&PollPolicy{MinWait: time.Second, MaxWait: 4 * time.Second, MaxTotalWait: 3 * time.Second}, nil, nil,
+			0, []error{ErrScoresPending}},
 		{"context canceled while polling", func() httpmock.Responder { return respond(202, "") },
 			&PollPolicy{MinWait: time.Hour, MaxWait: time.Hour}, nil,
 			func() (context.Context, context.CancelFunc) {

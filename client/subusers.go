@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 )
 
 // DefaultSubusersLimit is the page size of SubusersPage when Limit is 0.
@@ -92,6 +93,63 @@ func (c *Client) Subusers(ctx context.Context, opts *SubusersOptions) iter.Seq2[
 		o.Offset = offset
 		return c.SubusersPage(ctx, &o)
 	})
+}
+
+// AllSubusers returns every subuser matching opts (may be nil; its Offset
+// is the first one), fetching up to parallel offset pages at a time: the
+// offsets of the pages are known up front, so after a full first page a
+// wave of pages goes out together (each through the endpoint's rate
+// limiter) until one comes back short. A subuser listed twice (the list changed between pages) is kept
+// once. parallel < 1 means 1. Errors are those of [Client.SubusersPage].
+//
+// SendGrid API docs: https://www.twilio.com/docs/sendgrid/api-reference/subusers-api/list-all-subusers
+func (c *Client) AllSubusers(ctx context.Context, opts *SubusersOptions, parallel int) ([]Subuser, error) {
+	var o SubusersOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Limit == 0 {
+		o.Limit = DefaultSubusersLimit
+	}
+	if err := checkPaging(o.Limit, o.Offset); err != nil {
+		return nil, err
+	}
+	parallel = max(parallel, 1)
+	var out []Subuser
+	seen := map[int64]bool{}
+	// The first page alone: most accounts have one page. After a full
+	// one, waves of parallel pages.
+	wave := 1
+	for offset := o.Offset; ; offset += wave * o.Limit {
+		if offset > o.Offset {
+			wave = parallel
+		}
+		pages := make([][]Subuser, wave)
+		errs := make([]error, wave)
+		var wg sync.WaitGroup
+		for i := range wave {
+			wg.Go(func() {
+				po := o
+				po.Offset = offset + i*o.Limit
+				pages[i], errs[i] = c.SubusersPage(ctx, &po)
+			})
+		}
+		wg.Wait()
+		for i, page := range pages {
+			if errs[i] != nil {
+				return nil, errs[i]
+			}
+			for _, s := range page {
+				if !seen[s.ID] || s.ID == 0 {
+					seen[s.ID] = true
+					out = append(out, s)
+				}
+			}
+			if len(page) < o.Limit {
+				return out, nil
+			}
+		}
+	}
 }
 
 // checkPaging validates offset-page parameters.

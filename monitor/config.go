@@ -40,7 +40,7 @@ const (
 	// DefaultSlackAPIURL is the default notify.slack.api_url, slack-go's
 	// default Slack Web API base.
 	DefaultSlackAPIURL = "https://slack.com/api/"
-	MaxWindowDays      = 90 // SendGrid keeps SEQ scores this many days
+	MaxWindowDays      = client.RetentionDays // SendGrid keeps SEQ scores this many days
 	defaultBackDay     = 30
 )
 
@@ -166,11 +166,28 @@ type SweepConfig struct {
 	// Concurrency is the number of API calls in flight. Default 4.
 	Concurrency int `yaml:"concurrency"`
 	// PendingRetries is how many more times a date answered 202 (scores
-	// not ready) is asked again within one run. Default 3.
+	// not ready) is asked again within one run. Default 8.
 	PendingRetries int `yaml:"pending_retries"`
-	// PendingBackoff is the wait before the first such retry; it doubles
-	// each time. Default 30s.
+	// PendingBackoff is the wait before the first such ask; it doubles
+	// each time up to PendingMaxBackoff, each wait drawn from the upper
+	// half of its step (jitter). Other dates are fetched meanwhile.
+	// Default 1s.
 	PendingBackoff time.Duration `yaml:"pending_backoff"`
+	// PendingMaxBackoff caps one wait after a 202. Default 1m.
+	PendingMaxBackoff time.Duration `yaml:"pending_max_backoff"`
+	// PendingMaxWait bounds the total wait for one date within a run;
+	// then the date is left for the next run. 0: no bound but
+	// PendingRetries. Default 5m.
+	PendingMaxWait time.Duration `yaml:"pending_max_wait"`
+	// Retries is how many more times a piece that failed in a way that
+	// may pass (5xx, 429, a cut-off body, a timeout, after the client's
+	// own retries) is asked again within one run: a date of subuser
+	// scores, a range of parent scores, the subuser list, a new subuser's
+	// history. Default 2.
+	Retries int `yaml:"retries"`
+	// RetryBackoff is the wait before the first such retry; it doubles
+	// (jittered) up to 1m. Default 5s.
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
 	// BackfillDays is how many days the first run fetches. Default 30, at
 	// most 90.
 	BackfillDays int `yaml:"backfill_days"`
@@ -215,11 +232,15 @@ func DefaultConfig() Config {
 				TopN: notify.DefaultTopN},
 		},
 		Sweep: SweepConfig{
-			Concurrency:    4,
-			PendingRetries: 3,
-			PendingBackoff: 30 * time.Second,
-			BackfillDays:   defaultBackDay,
-			LookbackDays:   30,
+			Concurrency:       4,
+			PendingRetries:    8,
+			PendingBackoff:    time.Second,
+			PendingMaxBackoff: time.Minute,
+			PendingMaxWait:    5 * time.Minute,
+			Retries:           2,
+			RetryBackoff:      5 * time.Second,
+			BackfillDays:      defaultBackDay,
+			LookbackDays:      30,
 		},
 		HTTP:  HTTPConfig{Addr: DefaultHTTP},
 		Log:   LogConfig{Level: "info", Format: "text"},
@@ -375,6 +396,20 @@ func (c *Config) Validate() error {
 	}
 	if c.Sweep.PendingBackoff < 0 {
 		add("sweep.pending_backoff", "%v: want 0 or more", c.Sweep.PendingBackoff)
+	}
+	if c.Sweep.PendingMaxBackoff < 0 {
+		add("sweep.pending_max_backoff", "%v: want 0 or more", c.Sweep.PendingMaxBackoff)
+	} else if c.Sweep.PendingMaxBackoff > 0 && c.Sweep.PendingMaxBackoff < c.Sweep.PendingBackoff {
+		add("sweep.pending_max_backoff", "%v: shorter than sweep.pending_backoff (%v)", c.Sweep.PendingMaxBackoff, c.Sweep.PendingBackoff)
+	}
+	if c.Sweep.PendingMaxWait < 0 {
+		add("sweep.pending_max_wait", "%v: want 0 (no bound) or more", c.Sweep.PendingMaxWait)
+	}
+	if c.Sweep.Retries < 0 {
+		add("sweep.retries", "%d: want 0 or more", c.Sweep.Retries)
+	}
+	if c.Sweep.RetryBackoff < 0 {
+		add("sweep.retry_backoff", "%v: want 0 or more", c.Sweep.RetryBackoff)
 	}
 	if c.Sweep.BackfillDays < 1 || c.Sweep.BackfillDays > MaxWindowDays {
 		add("sweep.backfill_days", "%d: want 1 to %d", c.Sweep.BackfillDays, MaxWindowDays)

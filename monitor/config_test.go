@@ -74,7 +74,7 @@ log: {level: debug, format: json}
 				if c.Notify.RepeatInterval != 12*time.Hour || c.Notify.Slack.BotToken.Reveal() != "xoxb-secret-token" || c.Notify.Slack.TopN != 3 || c.Notify.Slack.DigestThreshold != 0 {
 					t.Errorf("notify = %+v", c.Notify)
 				}
-				if c.Sweep.Concurrency != 8 || c.Sweep.PendingBackoff != time.Second || c.Sweep.PendingRetries != 3 {
+				if c.Sweep.Concurrency != 8 || c.Sweep.PendingBackoff != time.Second || c.Sweep.PendingRetries != 8 || c.Sweep.Retries != 2 {
 					t.Errorf("sweep = %+v (defaults must survive)", c.Sweep)
 				}
 				if c.Store.RetentionDays != 400 || c.Log.Format != "json" || c.HTTP.Addr != ":9000" {

@@ -225,7 +225,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Daemon, error) {
 	}
 	d.schedule = sched
 
-	copts := []client.Option{client.WithLogger(d.logger), client.WithRequestHook(d.observeRequest), client.WithNow(d.now)}
+	copts := []client.Option{client.WithLogger(d.logger), client.WithRequestHook(d.observeRequest), client.WithNow(d.now),
+		client.WithMaxInFlight(d.cfg.Sweep.Concurrency)}
 	switch {
 	case o.client != nil:
 		d.client = o.client

@@ -19,11 +19,18 @@
 // to 31 days). Each (scope, day) is stored in one transaction, so a sweep
 // stopped at any point leaves the store consistent and the next resumes.
 //
-// A day answered 202 (scores not computed yet) is not stored: it is asked
-// again sweep.pending_retries times in the same sweep with a doubling wait
-// from sweep.pending_backoff, then left for the next sweep. Calls run
-// sweep.concurrency at a time through one client, whose rate limiter holds
-// requests once the X-RateLimit budget is spent.
+// Scores are fetched from the start, while the subusers are listed (their
+// offset pages in parallel); a fetched subuser day waits for the list only
+// to be filtered and stored. A day answered 202 (scores not computed yet) is
+// not stored: it is asked again up to sweep.pending_retries times in the same
+// sweep after a jittered wait doubling from sweep.pending_backoff (capped by
+// sweep.pending_max_backoff, sweep.pending_max_wait in all) while other days
+// go on, then left for the next sweep. A day, range or listing that fails in
+// a way that may pass is asked again sweep.retries times; nothing but the
+// store stops a sweep, and what is missing is listed in SweepResult.Missing
+// and fetched by the next. Calls run sweep.concurrency at a time per
+// endpoint through one client, whose rate limiter holds requests once the
+// X-RateLimit budget is spent.
 //
 // # Alerts
 //

@@ -77,6 +77,7 @@ func testConfig() Config {
 	c := DefaultConfig()
 	c.SendGrid.APIKey = seqtest.TestAPIKey
 	c.Sweep.PendingBackoff = time.Millisecond
+	c.Sweep.RetryBackoff = time.Millisecond
 	c.HTTP.Addr = ""
 	return c
 }

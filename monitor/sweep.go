@@ -9,6 +9,7 @@ import (
 
 	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor/alert"
+	"github.com/sgseq/sgseq/monitor/history"
 )
 
 // Log keys used by the monitor.
@@ -27,7 +28,8 @@ type SweepOptions struct {
 	// scheduled run fetches: the gaps since the last stored date (the first
 	// run: sweep.backfill_days).
 	Days int
-	// FetchOnly skips detection and notification.
+	// FetchOnly skips detection, notification and the refresh of the
+	// per-account gauges of /metrics (the next full sweep refreshes them).
 	FetchOnly bool
 	// DryRun runs detection but notifies nobody and changes no stored
 	// alert state ("sgseq check --dry-run"): the result's Alerts are what
@@ -35,9 +37,51 @@ type SweepOptions struct {
 	// are still fetched and stored.
 	DryRun bool
 	// Progress, when set, is called after each fetch task (one date of
-	// subuser scores, or one range of parent scores) with the number done
-	// and the total. It is called from several goroutines, one at a time.
+	// subuser scores, or one range of parent scores) is finished (stored,
+	// or given up for this run) with the number done and the total. It is
+	// called from several goroutines, one at a time.
 	Progress func(done, total int)
+	// OnPending, when set, is called each time a date answered 202 (scores
+	// not ready) is about to be asked again, with the wait, so that a
+	// command can say what it is waiting for. It must return quickly.
+	OnPending func(PendingWait)
+}
+
+// PendingWait is one wait of a sweep for a date answered 202.
+type PendingWait struct {
+	// Scope is "parent" or "subusers".
+	Scope string
+	// Date is the day ("2026-12-03"), or a range of parent days
+	// ("2026-11-27..2026-12-03").
+	Date string
+	// Attempt is the number of 202 answers so far.
+	Attempt int
+	// Wait is how long the sweep waits before asking again; other dates
+	// are fetched meanwhile.
+	Wait time.Duration
+}
+
+// Reasons of a [MissingDay].
+const (
+	// MissingPending: SendGrid kept answering 202 until the sweep's
+	// pending wait (sweep.pending_retries, sweep.pending_max_wait) ran out.
+	MissingPending = "pending"
+	// MissingFailed: the fetch failed after the client's retries and the
+	// sweep's own (sweep.retries), or the subusers could not be listed.
+	MissingFailed = "failed"
+)
+
+// MissingDay is one (scope, day) a sweep left missing. The next sweep
+// asks for it again.
+type MissingDay struct {
+	// Scope is "parent" or "subusers".
+	Scope string `json:"scope"`
+	// Date is the day.
+	Date client.Date `json:"date"`
+	// Reason is [MissingPending] or [MissingFailed].
+	Reason string `json:"reason"`
+	// Error says what happened last (the API error, or how many 202s).
+	Error string `json:"error,omitempty"`
 }
 
 // SweepResult describes one sweep.
@@ -52,8 +96,15 @@ type SweepResult struct {
 	// the next sweep asks again.
 	Pending []client.Date `json:"pending"`
 	// Failed lists the days whose fetch failed with an error other than
-	// 202; the next sweep asks again.
+	// 202, after the retries; the next sweep asks again.
 	Failed []client.Date `json:"failed"`
+	// Missing details every (scope, day) left missing, pending or failed,
+	// by date then scope; empty when the window is complete.
+	Missing []MissingDay `json:"missing,omitempty"`
+	// Retried is the number of times a fetch was asked again within the
+	// sweep, after a 202 or a failure (the client's own HTTP retries are
+	// counted in Requests only).
+	Retried int `json:"retried"`
 	// Alerts holds the alerts that fired, were reminded or resolved in this
 	// sweep (whether or not delivery succeeded), sorted by key.
 	Alerts []alert.Alert `json:"alerts"`
@@ -77,11 +128,21 @@ type SweepResult struct {
 // notifies what fired, is due a reminder, or resolved. Sweeps of one Daemon
 // never overlap: a second call waits for the first.
 //
+// Scores are fetched from the start, while the subusers are being listed;
+// a date, page, range or account that fails does not stop the others:
+// everything else is fetched and stored, the failed pieces are asked again
+// within the sweep with bounded backoff (sweep.retries, sweep.retry_backoff;
+// 202s: sweep.pending_*), and what is still missing is listed in
+// [SweepResult.Missing] and fetched by the next sweep.
+//
 // A sweep stopped by ctx leaves the store consistent (each day is stored in
 // one transaction) and sends nothing; the next sweep resumes. The error is
-// non-nil when any day failed for a reason other than 202, when discovery
-// or notification failed, or when ctx ended; the result is filled as far as
-// the sweep got.
+// non-nil when any day failed for a reason other than 202 (it matches
+// [ErrIncomplete] when every failure may pass, see [IsIncomplete]), when
+// discovery or notification failed, or when ctx ended; the result is
+// filled as far as the sweep got. When the subusers cannot be listed, the
+// parent's days are still fetched and stored but nothing is detected or
+// notified.
 func (d *Daemon) Sweep(ctx context.Context, opts SweepOptions) (*SweepResult, error) {
 	d.sweepMu.Lock()
 	defer d.sweepMu.Unlock()
@@ -123,7 +184,12 @@ func (d *Daemon) Sweep(ctx context.Context, opts SweepOptions) (*SweepResult, er
 		}
 		d.metrics.observeSweep(res, err, d.now())
 	}
-	d.refreshGauges(fctx)
+	if !opts.FetchOnly {
+		// A fetch-only sweep (backfill) leaves the per-account gauges to
+		// the next full sweep: reading every account's latest day is
+		// seconds of work on a large account.
+		d.refreshGauges(fctx)
+	}
 	lvl, msg := slog.LevelInfo, "sweep finished"
 	switch {
 	case interrupted:
@@ -133,7 +199,7 @@ func (d *Daemon) Sweep(ctx context.Context, opts SweepOptions) (*SweepResult, er
 	}
 	attrs := []slog.Attr{
 		slog.String("as_of", res.AsOf.String()), slog.Int("accounts", res.Accounts),
-		slog.Int("fetched", len(res.Fetched)), slog.Int("pending", len(res.Pending)), slog.Int("failed", len(res.Failed)),
+		slog.Int("fetched", len(res.Fetched)), slog.Int("pending", len(res.Pending)), slog.Int("failed", len(res.Failed)), slog.Int("retried", res.Retried),
 		slog.Int("notify", len(res.Alerts)), slog.Int("delivered", res.Delivered), slog.Int("firing", res.Firing), slog.Int("resolved", res.Resolved),
 		slog.Int64("requests", res.Requests), slog.Duration("duration", res.Duration),
 	}
@@ -145,26 +211,44 @@ func (d *Daemon) Sweep(ctx context.Context, opts SweepOptions) (*SweepResult, er
 }
 
 func (d *Daemon) sweep(ctx context.Context, opts SweepOptions, res *SweepResult) error {
-	accts, err := d.discover(ctx)
+	base, err := d.readBaseline(ctx, res.AsOf)
 	if err != nil {
 		return err
+	}
+	disc := d.startDiscovery(ctx)
+	defer func() { <-disc.done }() // discovery ends with ctx
+	failedScopes, err := d.fetch(ctx, opts, disc, base, res)
+	if err != nil {
+		return err
+	}
+	accts, err := disc.wait(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if d.cfg.Accounts.IncludeParent {
+			res.Accounts = 1
+		}
+		err = fmt.Errorf("%w (subuser days not stored; nothing detected)", err)
+		if transient(err) {
+			err = &incompleteError{err: err}
+		}
+		errs := []error{err}
+		if ferr := failedScopes[history.ScopeParent]; ferr != nil {
+			errs = append(errs, fmt.Errorf("fetch %s: %w", history.ScopeParent, ferr))
+		}
+		return errors.Join(errs...)
 	}
 	res.Accounts = len(accts.names)
 	d.setMonitoredAccounts(accts.names)
-	newSubs, doneBefore, err := d.newSubusers(ctx, accts, res.AsOf)
-	if err != nil {
-		return err
-	}
-	failedScopes, err := d.fetch(ctx, opts, accts, res)
-	if err != nil {
-		return err
-	}
-	if err := d.fillNewSubusers(ctx, newSubs, doneBefore); err != nil {
+	if err := d.fillNewSubusers(ctx, newSubusers(accts, base), base.done); err != nil {
 		return err
 	}
 	var errs []error
-	for scope, ferr := range failedScopes {
-		errs = append(errs, fmt.Errorf("fetch %s: %w", scope, ferr))
+	for _, scope := range []string{history.ScopeParent, history.ScopeSubusers} {
+		if ferr := failedScopes[scope]; ferr != nil {
+			errs = append(errs, fmt.Errorf("fetch %s: %w", scope, ferr))
+		}
 	}
 	if !opts.FetchOnly {
 		if err := d.detectAndNotify(ctx, accts, failedScopes, res, opts.DryRun); err != nil {

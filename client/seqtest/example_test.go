@@ -82,3 +82,28 @@ func ExampleGenerateAccount() {
 	// 10000 90 [high mid low]
 	// true true true
 }
+
+// Run your own code against a hostile API: latency, per-endpoint rate
+// limits, 202s, 5xx and 429s, cut-off, reset, slow and HTML bodies.
+func ExampleHostile() {
+	now := time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
+	srv := seqtest.NewServer(seqtest.Hostile(1), seqtest.WithNow(func() time.Time { return now }),
+		seqtest.WithLatencyRange(0, time.Millisecond)) // keep the example quick
+	defer srv.Close()
+	c, err := srv.Client()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	n := 0
+	for _, err := range c.SubuserScores(context.Background(), client.MustParseDate("2026-03-09")) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		n++
+	}
+	fmt.Println(n, "scores")
+	// Output:
+	// 36 scores
+}

@@ -10,7 +10,7 @@ import (
 )
 
 // retentionDays is how far back SendGrid keeps scores.
-const retentionDays = 90
+const retentionDays = client.RetentionDays
 
 // scoresResult is the body of a 200 from either scores endpoint.
 type scoresResult struct {
@@ -122,7 +122,7 @@ func (s *Server) handleScores(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := RouteScores + " " + from.String() + ".." + to.String() + " " + r.Header.Get("on-behalf-of")
-	if !from.Before(s.today()) || s.consumePending(key) {
+	if !from.Before(s.today()) || s.consumePending(key, from, to) {
 		// Today is not scored yet: SendGrid answers 202 with an empty object.
 		writeJSON(w, http.StatusAccepted, struct{}{})
 		return
@@ -172,7 +172,7 @@ func (s *Server) handleSubuserScores(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := RouteSubuserScores + " " + date.String() + " " + r.Header.Get("on-behalf-of")
-	if !date.Before(s.today()) || s.consumePending(key) {
+	if !date.Before(s.today()) || s.consumePending(key, date, date) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}

@@ -65,13 +65,14 @@ func WithPending(n int) Option { return func(s *Server) { s.pending = max(n, 0) 
 // same sequence of requests meets the same faults.
 func WithFaults(rate float64, seed int64) Option {
 	return func(s *Server) {
-		s.faultRate = rate
+		s.faultRate, s.faults = rate, Faults{}
 		s.faultRNG = rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 	}
 }
 
 // WithLatency delays every response by d (or until the request is canceled).
-func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+// See [WithLatencyRange] for a jittered delay.
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency, s.latencyHi = d, d } }
 
 // WithNow sets the server's clock. "Today" is the UTC day of now(); the
 // latest scored day is yesterday. The default is time.Now.
@@ -84,6 +85,7 @@ type Call struct {
 	Query      url.Values // parsed query string
 	OnBehalfOf string     // the on-behalf-of header, if any
 	Body       string     // request body
+	At         time.Time  // arrival (real clock), before any latency
 }
 
 // Stats counts the requests the server received.
@@ -91,6 +93,11 @@ type Stats struct {
 	Requests  int         // every request
 	ByStatus  map[int]int // responses by status code
 	Throttled int         // 429 responses (rate limit and injected)
+	// Injected counts the faults injected by [WithFaults] and
+	// [WithFaultMix], by kind: "status" (an error status with a JSON body),
+	// "proxy_html", "429_retry_after",
+	// "429_bare", "cut_body", "reset_body", "slow_body", "html_200".
+	Injected map[string]int
 }
 
 // Server is a simulated SendGrid account served over real HTTP on loopback.
@@ -102,11 +109,16 @@ type Server struct {
 	ts  *httptest.Server
 	mux *http.ServeMux
 
-	now       func() time.Time
-	latency   time.Duration
-	pending   int
-	rl        *rateLimiter
-	faultRate float64
+	now        func() time.Time
+	latency    time.Duration
+	latencyHi  time.Duration
+	latencyRNG *rand.Rand
+	pending    int
+	pendingFn  func(client.Date) int
+	rl         *rateLimiter
+	routeRL    map[string]*rateLimiter
+	faultRate  float64
+	faults     Faults
 
 	mu        sync.Mutex
 	acct      *Account
@@ -155,10 +167,12 @@ func NewServerAt(addr string, opts ...Option) (*Server, error) {
 
 func newServer(opts []Option) *Server {
 	s := &Server{
-		now:       time.Now,
-		pendings:  map[string]int{},
-		overrides: map[string]http.HandlerFunc{},
-		stats:     Stats{ByStatus: map[int]int{}},
+		now:        time.Now,
+		pendings:   map[string]int{},
+		overrides:  map[string]http.HandlerFunc{},
+		stats:      Stats{ByStatus: map[int]int{}, Injected: map[string]int{}},
+		routeRL:    map[string]*rateLimiter{},
+		latencyRNG: rand.New(rand.NewPCG(1, 0x1a7e)),
 	}
 	for _, o := range opts {
 		o(s)
@@ -272,6 +286,10 @@ func (s *Server) Stats() Stats {
 	for k, v := range s.stats.ByStatus {
 		st.ByStatus[k] = v
 	}
+	st.Injected = make(map[string]int, len(s.stats.Injected))
+	for k, v := range s.stats.Injected {
+		st.Injected[k] = v
+	}
 	return st
 }
 
@@ -290,6 +308,9 @@ func (r *statusRecorder) WriteHeader(code int) {
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap gives http.ResponseController the connection (Flush, Hijack).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
@@ -311,6 +332,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Query:      r.URL.Query(),
 		OnBehalfOf: r.Header.Get("on-behalf-of"),
 		Body:       string(body),
+		At:         time.Now(),
 	})
 	s.stats.Requests++
 	s.mu.Unlock()
@@ -326,8 +348,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
-	if s.latency > 0 {
-		t := time.NewTimer(s.latency)
+	if lat := s.latencyFor(); lat > 0 {
+		t := time.NewTimer(lat)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
@@ -340,16 +362,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusUnauthorized, "", "authorization required")
 		return
 	}
-	if s.rl != nil {
-		ok, st := s.rl.take(TestAPIKey, time.Now())
+	_, pattern := s.mux.Handler(r)
+	rl := s.rl
+	if erl := s.routeRL[pattern]; erl != nil {
+		rl = erl
+	}
+	if rl != nil {
+		ok, st := rl.take(TestAPIKey, time.Now())
 		st.setHeaders(rec.Header())
 		if !ok {
 			writeError(rec, http.StatusTooManyRequests, "", "too many requests")
 			return
 		}
 	}
+	kind, cut := faultNone, 0.0
 	if r.Method == http.MethodGet {
-		if status, ok := s.fault(); ok {
+		var status int
+		kind, status, cut = s.drawFault()
+		if kind != faultNone {
+			s.mu.Lock()
+			s.stats.Injected[faultNames[kind]]++
+			s.mu.Unlock()
+		}
+		switch kind {
+		case faultStatus:
 			if status == http.StatusTooManyRequests {
 				// Injected throttling carries no reset of its own: the
 				// rate-limit headers (if any) stay those of the real window.
@@ -358,10 +394,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			writeError(rec, status, "", http.StatusText(status))
 			return
+		case faultProxyHTML:
+			writeHTML(rec, status, proxyPage(status))
+			return
+		case faultThrottle:
+			rec.Header().Set("Retry-After", "1")
+			writeError(rec, http.StatusTooManyRequests, "", "too many requests")
+			return
+		case faultThrottleBare:
+			writeError(rec, http.StatusTooManyRequests, "", "too many requests")
+			return
+		case faultHTML200:
+			writeHTML(rec, http.StatusOK, []byte(htmlPage))
+			return
 		}
 	}
 	if status, ok := s.failing(r); ok {
 		writeError(rec, status, "", "injected failure")
+		return
+	}
+	switch kind {
+	case faultCut, faultReset, faultSlow:
+		s.serveBodyFault(rec, r, kind, cut, s.mux)
 		return
 	}
 	s.mux.ServeHTTP(rec, r)
@@ -379,20 +433,6 @@ func (s *Server) route(pattern string, h http.HandlerFunc) {
 		}
 		h(w, r)
 	})
-}
-
-// fault draws the next injected fault, if any.
-func (s *Server) fault() (int, bool) {
-	if s.faultRate <= 0 || s.faultRNG == nil {
-		return 0, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.faultRNG.Float64() >= s.faultRate {
-		return 0, false
-	}
-	codes := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusTooManyRequests}
-	return codes[s.faultRNG.IntN(len(codes))], true
 }
 
 // failing applies the FailOn rules to r.
@@ -414,15 +454,16 @@ func (s *Server) failing(r *http.Request) (int, bool) {
 	return 0, false
 }
 
-// consumePending reports whether the request with this key should still be
-// answered 202.
-func (s *Server) consumePending(key string) bool {
-	if s.pending <= 0 {
+// consumePending reports whether the request with this key, for the dates
+// from..to, should still be answered 202.
+func (s *Server) consumePending(key string, from, to client.Date) bool {
+	n := s.pendingCount(from, to)
+	if n <= 0 {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pendings[key] >= s.pending {
+	if s.pendings[key] >= n {
 		return false
 	}
 	s.pendings[key]++

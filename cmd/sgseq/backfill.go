@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,12 +25,18 @@ func newBackfillCmd() *cobra.Command {
 		Short: "Fetch and store the last N days of scores (no detection, no notification)",
 		Long: `Fetch every day of the last --days (at most 90, SendGrid's retention) that
 the store does not hold yet, for the parent and the monitored subusers, and
-store it. Days answered 202 (not ready) are asked again a few times, then
-left for the next run. A progress bar is drawn on stderr when it is a
-terminal.
+store it. Scores are fetched at once while the subusers are listed. A day
+answered 202 (not ready) is asked again after about 1s, 2s, 4s...
+(sweep.pending_*) while the other days go on; a day, page or range that
+fails (5xx, 429, a cut-off body, a timeout) after the client's retries is
+asked again later in the run (sweep.retries). One failure never stops the
+others: everything else is stored, and what is still missing is listed
+(exit status 3; the next run fetches it). A progress bar is drawn on stderr
+when it is a terminal.
 
--o json prints {"as_of","accounts","fetched","pending","failed","requests",
-"duration_seconds"} (fetched, pending, failed: lists of YYYY-MM-DD).`,
+-o json prints {"as_of","accounts","fetched","pending","failed","missing",
+"requests","duration_seconds"} (fetched, pending, failed: lists of
+YYYY-MM-DD; missing: [{"scope","date","reason","error"}]).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "text" && format != outputJSON {
@@ -62,14 +69,18 @@ terminal.
 			if bar != nil {
 				bar.done()
 			}
-			if err != nil {
+			if err != nil && !monitor.IsIncomplete(err) {
 				return err
 			}
+			out := cmd.OutOrStdout()
 			if format == outputJSON {
-				return writeJSON(cmd.OutOrStdout(), monBackfillJSONOf(res))
+				if err := writeJSON(out, monBackfillJSONOf(res)); err != nil {
+					return err
+				}
+				return backfillMissing(io.Discard, res, err)
 			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), monBackfillLine(res, days, cfg.Store.RetentionDays))
-			return err
+			fmt.Fprintln(out, monBackfillLine(res, days, cfg.Store.RetentionDays))
+			return backfillMissing(out, res, err)
 		},
 	}
 	monAddConfigFlag(cmd, &configPath)
@@ -81,13 +92,14 @@ terminal.
 
 // monBackfillJSON is the output of "sgseq backfill -o json".
 type monBackfillJSON struct {
-	AsOf     client.Date   `json:"as_of"`
-	Accounts int           `json:"accounts"`
-	Fetched  []client.Date `json:"fetched"`
-	Pending  []client.Date `json:"pending"`
-	Failed   []client.Date `json:"failed"`
-	Requests int64         `json:"requests"`
-	Seconds  float64       `json:"duration_seconds"`
+	AsOf     client.Date          `json:"as_of"`
+	Accounts int                  `json:"accounts"`
+	Fetched  []client.Date        `json:"fetched"`
+	Pending  []client.Date        `json:"pending"`
+	Failed   []client.Date        `json:"failed"`
+	Missing  []monitor.MissingDay `json:"missing"`
+	Requests int64                `json:"requests"`
+	Seconds  float64              `json:"duration_seconds"`
 }
 
 func monBackfillJSONOf(res *monitor.SweepResult) monBackfillJSON {
@@ -97,8 +109,12 @@ func monBackfillJSONOf(res *monitor.SweepResult) monBackfillJSON {
 		}
 		return d
 	}
+	missing := res.Missing
+	if missing == nil {
+		missing = []monitor.MissingDay{}
+	}
 	return monBackfillJSON{AsOf: res.AsOf, Accounts: res.Accounts, Fetched: nonNil(res.Fetched), Pending: nonNil(res.Pending),
-		Failed: nonNil(res.Failed), Requests: res.Requests, Seconds: res.Duration.Seconds()}
+		Failed: nonNil(res.Failed), Missing: missing, Requests: res.Requests, Seconds: res.Duration.Seconds()}
 }
 
 // monBackfillLine is the summary line of "sgseq backfill" (and the demo's).
@@ -113,6 +129,28 @@ func monBackfillLine(res *monitor.SweepResult, days, retentionDays int) string {
 		fmt.Fprintf(&b, "; only the last %d day(s): store.retention_days is %d", r, r)
 	}
 	return b.String()
+}
+
+// backfillMissing lists what a backfill left missing on w and returns the
+// exit error for it (nil when nothing is missing). err is the sweep's
+// error, an incomplete fetch (monitor.IsIncomplete) or nil.
+func backfillMissing(w io.Writer, res *monitor.SweepResult, err error) error {
+	if len(res.Missing) == 0 && err == nil {
+		return nil
+	}
+	days := map[client.Date]bool{}
+	if len(res.Missing) > 0 {
+		fmt.Fprintln(w, "missing (the next run fetches them):")
+	}
+	for _, m := range res.Missing {
+		days[m.Date] = true
+		fmt.Fprintf(w, "  %s  %-8s  %s: %s\n", m.Date, m.Scope, m.Reason, m.Error)
+	}
+	msg := fmt.Sprintf("%d day(s) missing, run again to fetch them", len(days))
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	return &exitError{code: exitPartial, err: errors.New(msg)}
 }
 
 // monIsTerminal reports whether w is a terminal.

@@ -40,6 +40,7 @@ var exitCodeText = map[int]string{
 // and 2.
 var exitCodesOf = map[string][]int{
 	"sgseq check":       {exitFiring},
+	"sgseq backfill":    {exitPartial},
 	"sgseq rate":        {exitPartial},
 	"sgseq pools apply": {exitPartial},
 }

@@ -27,10 +27,12 @@ const cliWaitThreshold = time.Second
 // The log messages cliHandler recognises (client, go-retryablehttp through
 // the client's adapter, monitor).
 const (
-	logMsgPolling     = "sgseq: scores not ready, polling"
+	// logMsgPolling is logged by the client before each wait after a 202
+	// (attrs date, path, attempt, wait) and by the monitor's sweep before
+	// it asks a 202 day again (attrs scope, date, attempt, wait).
+	logMsgPolling     = "scores not ready (202), asking again"
 	logMsgRetrying    = "retryablehttp: retrying request"
 	logMsgRateLimited = "sgseq: rate limit budget exhausted, holding request"
-	logMsgSweepRound  = "scores not ready (202), asking again"
 	// logMsgSweepFailed is logged by the monitor for scheduled runs, which
 	// have no caller to report to. An interactive command reports the
 	// same error as "sgseq: …", so the log line is dropped there.
@@ -74,17 +76,18 @@ func (h *cliHandler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	if h.progress {
 		if text, ok := cliWaitText(ctx, r, h.now()); ok {
-			switch {
-			case h.tty:
+			// The message replaces the record: a plain line on a terminal,
+			// else an info record in the log's format.
+			if h.tty {
 				h.mu.Lock()
 				fmt.Fprintf(h.w, "sgseq: %s\n", text)
 				h.mu.Unlock()
-			case r.Level < slog.LevelInfo && h.inner.Enabled(ctx, slog.LevelInfo):
-				rec := slog.NewRecord(r.Time, slog.LevelInfo, text, r.PC)
-				if err := h.inner.Handle(ctx, rec); err != nil {
-					return err
-				}
+				return nil
 			}
+			if h.inner.Enabled(ctx, slog.LevelInfo) {
+				return h.inner.Handle(ctx, slog.NewRecord(r.Time, slog.LevelInfo, text, r.PC))
+			}
+			return nil
 		}
 	}
 	if !h.inner.Enabled(ctx, r.Level) {
@@ -122,16 +125,14 @@ func cliWaitText(ctx context.Context, r slog.Record, now time.Time) (string, boo
 		if wait <= cliWaitThreshold {
 			return "", false
 		}
+		attempt := attrInt(attrs["attempt"]) + 1
+		if scope, ok := attrs["scope"]; ok { // the sweep
+			return fmt.Sprintf("%s scores for %s not ready (202), asking again in %s (attempt %d)…", scope.String(), attrs["date"].String(), cliWaitDuration(wait), attempt), true
+		}
 		if what == "" {
 			what = cliWaitPath(attrs["path"].String())
 		}
-		return fmt.Sprintf("%s not ready (202), asking again in %s (attempt %d)…", what, cliWaitDuration(wait), attrInt(attrs["attempt"])+1), true
-	case logMsgSweepRound:
-		wait := attrDuration(attrs["wait"])
-		if wait <= cliWaitThreshold {
-			return "", false
-		}
-		return fmt.Sprintf("scores of %d request(s) not ready (202), asking again in %s…", attrInt(attrs["tasks"]), cliWaitDuration(wait)), true
+		return fmt.Sprintf("%s not ready (202), asking again in %s (attempt %d)…", what, cliWaitDuration(wait), attempt), true
 	case logMsgRetrying:
 		wait := attrDuration(attrs["timeout"])
 		if wait <= cliWaitThreshold {

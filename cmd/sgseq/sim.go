@@ -20,6 +20,7 @@ type simOptions struct {
 	rateLimit string
 	faults    float64
 	seed      int64
+	hostile   bool
 }
 
 func newSimCmd() *cobra.Command {
@@ -30,9 +31,18 @@ func newSimCmd() *cobra.Command {
 		Long: `Serve the demo account of "sgseq demo" (36 subusers, 120 days of scores
 ending yesterday, IPs and pools) on --addr so that any client can use it:
 curl, your own code, or sgseq itself with --base-url. It accepts one API
-key, printed at start-up. Stop it with Ctrl-C (SIGINT) or SIGTERM.`,
-		Example: `  sgseq sim --addr 127.0.0.1:8080 --rate-limit 10/s --pending 1 --faults 0.05`,
-		Args:    cobra.NoArgs,
+key, printed at start-up. Stop it with Ctrl-C (SIGINT) or SIGTERM.
+
+--hostile serves seqtest's Hostile preset (see docs/seqtest.md): latency
+100-300 ms, 20 requests per 2 s on each Engagement Quality endpoint, days
+answering 202 once or twice, and about 21% of GET requests answered with a
+5xx (JSON or a proxy's HTML page), a 429 (with and without Retry-After), a
+200 cut off with a matching Content-Length, reset mid-body, stalled 2 s
+half-way, or an HTML page. --seed seeds it; --pending, --rate-limit and
+--faults given with it override its settings.`,
+		Example: `  sgseq sim --addr 127.0.0.1:8080 --rate-limit 10/s --pending 1 --faults 0.05
+  sgseq sim --hostile --seed 7`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return simRun(cmd.Context(), cmd, o)
 		},
@@ -43,6 +53,7 @@ key, printed at start-up. Stop it with Ctrl-C (SIGINT) or SIGTERM.`,
 	f.StringVar(&o.rateLimit, "rate-limit", "", `rate limit per API key, as N/s, N/m, N/h or N/<duration> (e.g. 10/s, 600/1m); empty: none`)
 	f.Float64Var(&o.faults, "faults", 0, "fraction (0..1) of GET requests answered 500, 502, 503 or 429")
 	f.Int64Var(&o.seed, "seed", 1, "seed of the injected faults")
+	f.BoolVar(&o.hostile, "hostile", false, "serve the hostile preset: latency, per-endpoint rate limits, 202s, 5xx/429, cut, reset, slow and HTML bodies")
 	return cmd
 }
 
@@ -78,7 +89,11 @@ func simRun(ctx context.Context, cmd *cobra.Command, o simOptions) error {
 	if o.pending < 0 {
 		return fmt.Errorf("invalid --pending %d: want 0 or more", o.pending)
 	}
-	opts := []seqtest.Option{seqtest.WithPending(o.pending)}
+	var opts []seqtest.Option
+	if o.hostile {
+		opts = append(opts, seqtest.Hostile(o.seed))
+	}
+	opts = append(opts, seqtest.WithPending(o.pending))
 	if o.rateLimit != "" {
 		limit, per, err := simParseRate(o.rateLimit)
 		if err != nil {
@@ -96,7 +111,7 @@ func simRun(ctx context.Context, cmd *cobra.Command, o simOptions) error {
 	defer srv.Close()
 	simBanner(cmd.OutOrStdout(), srv.URL, client.DateOf(cliNow()).AddDays(-1))
 	cliLogger(cmd).Info("simulated SendGrid account serving", "url", srv.URL, "pending", o.pending,
-		"rate_limit", o.rateLimit, "faults", o.faults)
+		"rate_limit", o.rateLimit, "faults", o.faults, "hostile", o.hostile)
 	<-ctx.Done()
 	st := srv.Stats()
 	cliLogger(cmd).Info("simulated SendGrid account stopped", "requests", st.Requests, "throttled", st.Throttled)

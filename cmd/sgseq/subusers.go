@@ -70,31 +70,22 @@ func newSubusersScoresCmd() *cobra.Command {
 	return cmd
 }
 
-// subusersScoresFetch walks every page of the subusers' scores for date.
+// subusersScoresFetch walks every page of the subusers' scores for date
+// with the client's page walk (which refuses a repeated cursor).
 func subusersScoresFetch(ctx context.Context, c *client.Client, date client.Date, limit int, noWait bool) ([]client.Score, error) {
-	var opts []client.CallOption
+	opts := []client.CallOption{client.PageSize(limit)}
 	if noWait {
 		opts = append(opts, client.NoWait())
 	}
 	ctx = cliWaitingFor(ctx, "subuser scores for "+date.String())
 	var out []client.Score
-	o := &client.SubuserScoresOptions{Limit: limit}
-	seen := map[string]bool{}
-	for {
-		page, err := c.SubuserScoresPage(ctx, date, o, opts...)
+	for s, err := range c.SubuserScores(ctx, date, opts...) {
 		if err != nil {
 			return nil, fmt.Errorf("subuser scores %s: %w", date, err)
 		}
-		out = append(out, page.Scores...)
-		if page.NextAfterKey == "" {
-			return out, nil
-		}
-		if seen[page.NextAfterKey] {
-			return nil, fmt.Errorf("subuser scores %s: pagination does not advance (after_key %s repeated)", date, page.NextAfterKey)
-		}
-		seen[page.NextAfterKey] = true
-		o.AfterKey = page.NextAfterKey
+		out = append(out, s)
 	}
+	return out, nil
 }
 
 func newSubusersListCmd() *cobra.Command {

@@ -37,9 +37,12 @@
 // monitor as an [alert.RuleOutlier] alert.
 package pools
 
+import "github.com/sgseq/sgseq/client"
+
 // ReplayDays is how many days of stored history, ending at the plan's
-// as-of day, the planner replays to place subusers in tiers.
-const ReplayDays = 90
+// as-of day, the planner replays to place subusers in tiers: SendGrid's
+// retention, [client.RetentionDays].
+const ReplayDays = client.RetentionDays
 
 // eps absorbs floating-point noise in score comparisons.
 const eps = 1e-9

@@ -37,6 +37,7 @@ func newRootCmd() *cobra.Command {
 		newHistoryCmd(),
 		newConfigCmd(),
 		newRateCmd(),
+		newEventsCmd(),
 		newSimCmd(),
 		newDemoCmd(),
 	)

@@ -39,9 +39,9 @@ func (e *SyntaxError) Error() string {
 
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
-// maxDepth bounds the nesting of a value, so a hostile body cannot recurse
-// deeply.
-const maxDepth = 64
+// maxDepth bounds the nesting of a value (encoding/json's limit), so a
+// hostile body cannot recurse without end.
+const maxDepth = 10000
 
 // errMore is returned internally when a value runs past the end of the
 // buffer (a stream that needs more input).

@@ -532,7 +532,7 @@ func (s *Store) commit(group []*request) {
 		}
 		r.reply <- struct{}{}
 	}
-	if err == nil && s.opts.OnCommit != nil {
+	if err == nil && len(s.wbuf) > 0 && s.opts.OnCommit != nil {
 		s.opts.OnCommit(len(s.pending), time.Since(start))
 	}
 }

@@ -185,6 +185,9 @@ func splitStream(ctx context.Context, r io.Reader, name string, fn func(obj, id 
 			}
 			continue
 		}
+		if err == errMore {
+			return fail(line, fmt.Errorf("%w: object cut short", ErrSyntax))
+		}
 		if err != nil {
 			return fail(line+bytes.Count(buf[pos:min(end, len(buf))], []byte{'\n'}), ErrSyntax)
 		}

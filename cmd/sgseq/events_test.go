@@ -177,7 +177,9 @@ func TestEventsServe(t *testing.T) {
 	var out, errb syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- execute(ctx, []string{"events", "serve", "--addr", "127.0.0.1:0", "--dir", dir}, &out, &errb) }()
+	go func() {
+		done <- execute(ctx, []string{"events", "serve", "--addr", "127.0.0.1:0", "--dir", dir}, &out, &errb)
+	}()
 	var url string
 	for range 200 {
 		if s := out.String(); strings.Contains(s, "\n") {

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -182,22 +183,25 @@ func skipWS(buf []byte, i int) int {
 	return i
 }
 
-// strSafe[c] is true for bytes that may appear unescaped in a string and
-// need no attention: not '"', '\\' or a control character.
-var strSafe = func() (t [256]bool) {
-	for c := range 256 {
-		t[c] = c >= 0x20 && c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // skipString skips the string starting at buf[i] ('"') and returns the
-// offset after its closing quote.
+// offset after its closing quote. Eight bytes at a time, it looks for a
+// quote, a backslash or a control character (SWAR), and only then byte by
+// byte.
 func skipString(buf []byte, i int) (int, error) {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
 	i++
 	for {
-		for i+8 <= len(buf) && strSafe[buf[i]] && strSafe[buf[i+1]] && strSafe[buf[i+2]] && strSafe[buf[i+3]] &&
-			strSafe[buf[i+4]] && strSafe[buf[i+5]] && strSafe[buf[i+6]] && strSafe[buf[i+7]] {
+		for i+8 <= len(buf) {
+			x := binary.LittleEndian.Uint64(buf[i:])
+			q := x ^ (ones * '"')
+			b := x ^ (ones * '\\')
+			special := ((q - ones) &^ q) | ((b - ones) &^ b) | ((x - ones*0x20) &^ x)
+			if special&highs != 0 {
+				break
+			}
 			i += 8
 		}
 		if i >= len(buf) {

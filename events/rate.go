@@ -335,7 +335,7 @@ func crcOf(r *Record) uint32 { return r.crc }
 var sunsetSteps = []uint32{30 * 86400, 90 * 86400, 180 * 86400}
 
 // stepMargin widens the window in which a contact near a step is re-rated.
-const stepMargin = 86400
+const stepMargin = 60
 
 // stable reports whether c's rating, computed as of from, is still its
 // rating as of to when it got no new event.
@@ -416,7 +416,14 @@ func rateIncremental(ctx context.Context, dir string, ck *checkpoint, opts RateO
 		fresh = append(fresh, *c)
 	}
 	slices.SortFunc(fresh, func(a, b ckContact) int { return strings.Compare(a.email, b.email) })
-	var buf []byte
+	size := 0
+	for _, i := range redo {
+		size += len(ck.contacts[i].evs) * (16 + len(ck.contacts[i].email)/4)
+	}
+	for i := range fresh {
+		size += len(fresh[i].evs) * (16 + len(fresh[i].email)/4)
+	}
+	buf := make([]byte, 0, size)
 	for _, i := range redo {
 		buf = appendEventsJSON(buf, ck.contacts[i].email, ck.contacts[i].evs)
 	}

@@ -104,6 +104,7 @@ func splitStream(ctx context.Context, r io.Reader, name string, fn func(obj, id 
 		arrAfter
 	)
 	state := top
+	arrLine := 0
 	buf := make([]byte, 0, 1<<20)
 	pos, line := 0, 1
 	eof := false
@@ -142,7 +143,7 @@ func splitStream(ctx context.Context, r io.Reader, name string, fn func(obj, id 
 		if pos >= len(buf) {
 			if eof {
 				if state != top {
-					return fail(line, ErrSyntax)
+					return fail(arrLine, fmt.Errorf("%w: array not closed", ErrSyntax))
 				}
 				return nil
 			}
@@ -154,7 +155,7 @@ func splitStream(ctx context.Context, r io.Reader, name string, fn func(obj, id 
 		c := buf[pos]
 		switch {
 		case state == top && c == '[':
-			state = arrStart
+			state, arrLine = arrStart, line
 			pos++
 			continue
 		case state == arrStart && c == ']', state == arrAfter && c == ']':

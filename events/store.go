@@ -356,7 +356,13 @@ func (s *Store) NewBatch(objs, ids [][]byte) *Batch {
 	for i := range objs {
 		objs[i] = oneLine(objs[i])
 	}
-	infos := infoOf(objs)
+	infos := make([]Info, len(objs))
+	for i, o := range objs {
+		var ok bool
+		if infos[i], ok = infoFromObject(o); !ok {
+			infos[i] = infoOf(objs[i : i+1])[0]
+		}
+	}
 	size := 0
 	for _, o := range objs {
 		size += len(o) + 96

@@ -18,56 +18,35 @@ import (
 // milliseconds; event, type, bounce_classification, sg_machine_open,
 // sg_event_id, sg_message_id). It is rating.Decode without a second full
 // parse and without allocating an Event; FuzzInfo checks that both agree.
-// ok is false for an object nested deeper than rating reads (then the
-// caller asks rating.Decode).
-func infoFromObject(obj []byte) (in Info, ok bool) {
-	if bytes.Count(obj, []byte{'{'})+bytes.Count(obj, []byte{'['}) >= 200 {
+// ok is false for an object nested deeper than rating reads, or with an
+// escaped key (then the caller asks rating.Decode).
+func infoFromObject(obj []byte) (Info, bool) {
+	var rf rawFields
+	if _, _, err := scanObject(obj, 0, &rf); err != nil {
 		return Info{}, false
 	}
-	var email, kind, ts, eventID, messageID, btype, class, machine []byte
-	var hasEmail, hasKind, hasTS bool
-	i := skipWS(obj, 1)
-	if i < len(obj) && obj[i] == '}' {
-		return Info{}, true
+	return infoFromRaw(obj, &rf)
+}
+
+// infoFromRaw is infoFromObject on the raw values scanObject found in obj.
+func infoFromRaw(obj []byte, rf *rawFields) (in Info, ok bool) {
+	if rf.escKey || bytes.Count(obj, []byte{'{'})+bytes.Count(obj, []byte{'['}) >= 200 {
+		return Info{}, false
 	}
-	for i < len(obj) {
-		ke, err := skipString(obj, i)
-		if err != nil {
-			return Info{}, false
+	val := func(k int) ([]byte, bool) {
+		if rf.v[k] == nil {
+			return nil, false
 		}
-		key := obj[i+1 : ke-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			key = unescape(key)
-		}
-		vs := skipWS(obj, skipWS(obj, ke)+1) // past the ':'
-		ve, err := skipValue(obj, vs, 1)
-		if err != nil {
-			return Info{}, false
-		}
-		switch string(key) {
-		case "email":
-			email, hasEmail = scalar(obj[vs:ve])
-		case "event":
-			kind, hasKind = scalar(obj[vs:ve])
-		case "timestamp":
-			ts, hasTS = scalar(obj[vs:ve])
-		case "sg_event_id":
-			eventID, _ = scalar(obj[vs:ve])
-		case "sg_message_id":
-			messageID, _ = scalar(obj[vs:ve])
-		case "type":
-			btype, _ = scalar(obj[vs:ve])
-		case "bounce_classification":
-			class, _ = scalar(obj[vs:ve])
-		case "sg_machine_open":
-			machine, _ = scalar(obj[vs:ve])
-		}
-		i = skipWS(obj, ve)
-		if i >= len(obj) || obj[i] == '}' {
-			break
-		}
-		i = skipWS(obj, i+1) // past the ','
+		return scalar(rf.v[k])
 	}
+	email, hasEmail := val(rfEmail)
+	kind, hasKind := val(rfEvent)
+	ts, hasTS := val(rfTimestamp)
+	eventID, _ := val(rfEventID)
+	messageID, _ := val(rfMessageID)
+	btype, _ := val(rfType)
+	class, _ := val(rfClass)
+	machine, _ := val(rfMachine)
 	// rating's check: email, a valid timestamp and a known event.
 	if !hasEmail {
 		return Info{}, true

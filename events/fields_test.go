@@ -35,7 +35,7 @@ func FuzzInfo(f *testing.F) {
 		if len(obj) == 0 || obj[0] != '{' {
 			return
 		}
-		end, _, err := scanObject(obj, 0)
+		end, _, err := scanObject(obj, 0, nil)
 		if err != nil || end != len(obj) {
 			return
 		}

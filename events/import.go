@@ -179,7 +179,7 @@ func splitStream(ctx context.Context, r io.Reader, name string, fn func(obj, id 
 			}
 			return fail(line, ErrNotObject)
 		}
-		end, id, err := scanObject(buf, pos)
+		end, id, err := scanObject(buf, pos, nil)
 		if err == errMore && !eof {
 			if err := refill(); err != nil {
 				return err

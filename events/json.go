@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -52,7 +53,8 @@ var errMore = errors.New("events: need more input")
 // space around it allowed, as SendGrid's trailing \r\n) and calls fn for
 // every object with its bytes and the raw value of its top-level
 // "sg_event_id" (nil when absent or null). It stops at the first error.
-func splitBatch(body []byte, fn func(obj, id []byte)) error {
+func splitBatch(body []byte, fn func(obj, id []byte, rf *rawFields)) error {
+	var rf rawFields
 	i := skipWS(body, 0)
 	if i >= len(body) || body[i] != '[' {
 		return &SyntaxError{Offset: int64(i), Err: ErrNotArray}
@@ -71,11 +73,12 @@ func splitBatch(body []byte, fn func(obj, id []byte)) error {
 				}
 				return &SyntaxError{Offset: int64(i), Err: ErrNotObject}
 			}
-			end, id, err := scanObject(body, i)
+			rf = rawFields{}
+			end, id, err := scanObject(body, i, &rf)
 			if err != nil {
 				return &SyntaxError{Offset: int64(end), Err: ErrSyntax}
 			}
-			fn(body[i:end], id)
+			fn(body[i:end], id, &rf)
 			i = skipWS(body, end)
 			if i >= len(body) {
 				return &SyntaxError{Offset: int64(i), Err: ErrSyntax}
@@ -96,10 +99,54 @@ func splitBatch(body []byte, fn func(obj, id []byte)) error {
 	return nil
 }
 
+// rawFields are the raw values (as in the JSON) of the top-level keys
+// rating reads, the last of repeated keys; escKey is set when a key has an
+// escape (then infoFromObject reads the object again).
+type rawFields struct {
+	v      [numRawFields][]byte
+	escKey bool
+}
+
+const (
+	rfEmail = iota
+	rfEvent
+	rfTimestamp
+	rfEventID
+	rfMessageID
+	rfType
+	rfClass
+	rfMachine
+	numRawFields
+)
+
+// rawField maps a key (without quotes) to its rawFields index, or -1.
+func rawField(key []byte) int {
+	switch string(key) {
+	case "email":
+		return rfEmail
+	case "event":
+		return rfEvent
+	case "timestamp":
+		return rfTimestamp
+	case "sg_event_id":
+		return rfEventID
+	case "sg_message_id":
+		return rfMessageID
+	case "type":
+		return rfType
+	case "bounce_classification":
+		return rfClass
+	case "sg_machine_open":
+		return rfMachine
+	}
+	return -1
+}
+
 // scanObject validates the object starting at buf[i] ('{') and returns its
-// end and the raw "sg_event_id" value of its top level. On error, end is
-// the offset of the problem (errMore when it runs off the buffer).
-func scanObject(buf []byte, i int) (end int, id []byte, err error) {
+// end and the raw "sg_event_id" value of its top level; rf, if not nil,
+// receives the raw values rating reads. On error, end is the offset of the
+// problem (errMore when it runs off the buffer).
+func scanObject(buf []byte, i int, rf *rawFields) (end int, id []byte, err error) {
 	i = skipWS(buf, i+1)
 	if i < len(buf) && buf[i] == '}' {
 		return i + 1, nil, nil
@@ -116,7 +163,10 @@ func scanObject(buf []byte, i int) (end int, id []byte, err error) {
 		if err != nil {
 			return ke, nil, err
 		}
-		isID := ke-ks == len(`"sg_event_id"`) && string(buf[ks:ke]) == `"sg_event_id"`
+		field := rawField(buf[ks+1 : ke-1])
+		if rf != nil && field < 0 && bytes.IndexByte(buf[ks+1:ke-1], '\\') >= 0 {
+			rf.escKey = true
+		}
 		i = skipWS(buf, ke)
 		if i >= len(buf) {
 			return i, nil, errMore
@@ -130,8 +180,11 @@ func scanObject(buf []byte, i int) (end int, id []byte, err error) {
 		if err != nil {
 			return ve, nil, err
 		}
-		if isID {
+		if field == rfEventID {
 			id = idValue(buf[vs:ve])
+		}
+		if rf != nil && field >= 0 {
+			rf.v[field] = buf[vs:ve]
 		}
 		i = skipWS(buf, ve)
 		if i >= len(buf) {

@@ -216,14 +216,16 @@ func (rc *Receiver) post(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var objs, ids [][]byte
-	if err := splitBatch(body, func(obj, id []byte) {
+	var raws []rawFields
+	if err := splitBatch(body, func(obj, id []byte, rf *rawFields) {
 		objs = append(objs, obj)
 		ids = append(ids, id)
+		raws = append(raws, *rf)
 	}); err != nil {
 		rc.answer(w, r, http.StatusBadRequest, "body is not a JSON array of event objects: "+err.Error(), nil)
 		return
 	}
-	b := rc.store.NewBatch(objs, ids)
+	b := rc.store.newBatch(objs, ids, raws)
 	res, err := rc.store.Append(r.Context(), b)
 	if err != nil {
 		rc.answer(w, r, http.StatusServiceUnavailable, "store cannot take the batch", err)

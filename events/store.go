@@ -352,16 +352,25 @@ func (b *Batch) Len() int { return len(b.ids) }
 // NewBatch encodes JSON event objects for s. ids[i] is the sg_event_id of
 // objs[i] (nil when it has none).
 func (s *Store) NewBatch(objs, ids [][]byte) *Batch {
+	return s.newBatch(objs, ids, nil)
+}
+
+// newBatch is NewBatch with the raw fields splitBatch found (nil: read the
+// objects again).
+func (s *Store) newBatch(objs, ids [][]byte, raws []rawFields) *Batch {
 	b := &Batch{offs: make([]int, 0, len(objs)+1), ids: ids, keys: make([]key, len(objs))}
-	for i := range objs {
-		objs[i] = oneLine(objs[i])
-	}
 	infos := make([]Info, len(objs))
 	for i, o := range objs {
 		var ok bool
-		if infos[i], ok = infoFromObject(o); !ok {
+		if raws != nil {
+			infos[i], ok = infoFromRaw(o, &raws[i])
+		} else {
+			infos[i], ok = infoFromObject(o)
+		}
+		if !ok {
 			infos[i] = infoOf(objs[i : i+1])[0]
 		}
+		objs[i] = oneLine(o)
 	}
 	size := 0
 	for _, o := range objs {

@@ -40,7 +40,7 @@ func appendObjs(t testing.TB, s *Store, objs ...[]byte) Result {
 	t.Helper()
 	body := []byte("[" + string(bytes.Join(objs, []byte(","))) + "]\r\n")
 	var os_, ids [][]byte
-	if err := splitBatch(body, func(o, id []byte) { os_ = append(os_, o); ids = append(ids, id) }); err != nil {
+	if err := splitBatch(body, func(o, id []byte, _ *rawFields) { os_ = append(os_, o); ids = append(ids, id) }); err != nil {
 		t.Fatal(err)
 	}
 	res, err := s.Append(context.Background(), s.NewBatch(os_, ids))

@@ -41,6 +41,7 @@ type RateStats struct {
 	Unrated     int64  // of which rating cannot read (no email, timestamp or known event)
 	NewEvents   int64  // events read from the store in this run
 	Rerated     int    // contacts rated in this run (all of them in a full run)
+	Stepped     int    // of which rated only because the as-of time crossed a sunset step
 	Saved       bool   // the checkpoint was written
 }
 
@@ -407,8 +408,11 @@ func rateIncremental(ctx context.Context, dir string, ck *checkpoint, opts RateO
 	// The contacts to rate now: with new events, new, or near a sunset step.
 	var redo []int
 	for i := range ck.contacts {
-		if dirty[i] || !ck.contacts[i].stable(ck.asOf, newTS) {
+		if dirty[i] {
 			redo = append(redo, i)
+		} else if !ck.contacts[i].stable(ck.asOf, newTS) {
+			redo = append(redo, i)
+			st.Stepped++
 		}
 	}
 	fresh := make([]ckContact, 0, len(added))

@@ -126,7 +126,7 @@ func TestRateIncrementalEqualsFromScratch(t *testing.T) {
 	step := int64(2 * 86400)
 	start := arrive[order[0]]
 	k := 0
-	incremental, partial := 0, 0
+	incremental, partial, stepped := 0, 0, 0
 	for cut := start + step; k < len(order); cut += step {
 		var chunk [][]byte
 		for k < len(order) && arrive[order[k]] < cut {
@@ -149,14 +149,17 @@ func TestRateIncrementalEqualsFromScratch(t *testing.T) {
 			if st.Rerated < len(res.Ratings) {
 				partial++
 			}
+			stepped += st.Stepped
 		} else if incremental > 0 {
 			t.Fatalf("full run after the first: %s", st.Reason)
 		}
 		sameRatings(t, fmt.Sprintf("after %s", time.Unix(cut, 0).UTC().Format(time.DateOnly)), res.Ratings, fromScratch(t, dir))
 	}
-	if incremental < 100 || partial < incremental/2 {
-		t.Fatalf("%d incremental runs, %d re-rated only some contacts: the incremental path was not exercised", incremental, partial)
+	if incremental < 100 || partial < incremental/2 || stepped == 0 {
+		t.Fatalf("%d incremental runs, %d re-rated only some contacts, %d contacts re-rated for a sunset step: the incremental path was not exercised",
+			incremental, partial, stepped)
 	}
+	t.Logf("%d incremental runs, %d contacts re-rated for a sunset step", incremental, stepped)
 	// Every sunset value was reached.
 	res, _, _ := Rate(context.Background(), dir, RateOptions{})
 	seen := map[rating.Sunset]bool{}

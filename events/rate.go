@@ -126,7 +126,11 @@ func Rate(ctx context.Context, dir string, opts RateOptions) (*rating.Result, *R
 func RateFrom(ctx context.Context, dir string, opts rating.Options) (*rating.Result, error) {
 	e := rating.New(opts)
 	pr, pw := io.Pipe()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	defer wg.Wait()
 	go func() {
+		defer wg.Done()
 		bw := bufio.NewWriterSize(pw, 1<<20)
 		_, err := Scan(ctx, dir, Position{}, func(r *Record) error {
 			bw.Write(r.Raw)

@@ -93,12 +93,13 @@ type Store struct {
 	pending map[key]struct{}
 	wbuf    []byte
 
-	reqs   chan *request
-	quit   chan struct{}
-	done   chan struct{}
-	once   sync.Once
-	failed atomic.Pointer[error]
-	events atomic.Int64 // stored events
+	reqs     chan *request
+	quit     chan struct{}
+	done     chan struct{}
+	once     sync.Once
+	closeErr error
+	failed   atomic.Pointer[error]
+	events   atomic.Int64 // stored events
 
 	seeds [2]maphash.Seed
 }
@@ -422,13 +423,15 @@ func (s *Store) Append(ctx context.Context, b *Batch) (Result, error) {
 // Close stops taking writes, waits for the commits in progress and closes
 // the files.
 func (s *Store) Close() error {
-	s.once.Do(func() { close(s.quit) })
-	<-s.done
-	err := s.seg.Close()
-	if lerr := s.lock.Close(); err == nil {
-		err = lerr
-	}
-	return err
+	s.once.Do(func() {
+		close(s.quit)
+		<-s.done
+		s.closeErr = s.seg.Close()
+		if err := s.lock.Close(); s.closeErr == nil {
+			s.closeErr = err
+		}
+	})
+	return s.closeErr
 }
 
 func (s *Store) loop() {

@@ -266,31 +266,31 @@ func runNaive(dir, keyFile string) {
 	http.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			http.Error(w, err.Error(), 400)
+			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		ok, err := verifySignature(key, body, r.Header.Get("X-Twilio-Email-Event-Webhook-Signature"), r.Header.Get("X-Twilio-Email-Event-Webhook-Timestamp"))
 		if err != nil || !ok {
-			http.Error(w, "bad signature", 403)
+			http.Error(w, "bad signature", http.StatusForbidden)
 			return
 		}
 		var events []map[string]interface{}
 		if err := json.Unmarshal(body, &events); err != nil {
-			http.Error(w, err.Error(), 400)
+			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		mu.Lock()
 		_, err = f.Write(body)
 		mu.Unlock()
 		if err != nil {
-			http.Error(w, err.Error(), 503)
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		if err := f.Sync(); err != nil { // one fsync per request (concurrent ones may share a journal commit)
-			http.Error(w, err.Error(), 503)
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		w.WriteHeader(200)
+		w.WriteHeader(http.StatusOK)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // the store the last run stopped. It is a cache: lose it and the next run
 // is full.
 //
-//	"SGSEQRC1"
+//	"SGSEQRC2"
 //	store id, model digest, first segment, position (segment, offset),
 //	last record (segment, offset, CRC), as-of, events, unrated
 //	contacts: email, rating, first seen, first delivery, compact events
@@ -58,7 +58,7 @@ func (c *ckContact) add(r *Record) {
 
 var errBadCheckpoint = errors.New("events: bad rating checkpoint")
 
-const ckMagic = "SGSEQRC1"
+const ckMagic = "SGSEQRC2"
 
 // tailMatches reports whether the record the checkpoint read last is still
 // there, unchanged (a store restored from a backup, or a torn tail dropped

@@ -152,6 +152,13 @@ func RateFrom(ctx context.Context, dir string, opts rating.Options) (*rating.Res
 //
 //	u32 LE ts | u8 kind | u8 flags (1 machine, 2-3 bounce type, 8 has sg_event_id) | u8 class
 //	[uvarint length, sg_message_id]   only without sg_event_id
+//	[uvarint length, sg_event_id]     only for a bounce with one
+//
+// Rating orders a contact's events of the same second and type by their
+// fingerprint (of sg_event_id); only for bounces (a hard bounce and a block
+// in the same second) does that order change the score, so bounces keep
+// their sg_event_id and the other events get stand-in ids, distinct per
+// contact.
 const (
 	cMachine = 1
 	cBShift  = 1
@@ -172,11 +179,16 @@ func appendCompact(dst []byte, r *Record) []byte {
 	if len(r.ID) == 0 {
 		dst = binary.AppendUvarint(dst, uint64(len(r.Info.MessageID)))
 		dst = append(dst, r.Info.MessageID...)
+	} else if r.Info.Kind == rating.KindBounce {
+		dst = binary.AppendUvarint(dst, uint64(len(r.ID)))
+		dst = append(dst, r.ID...)
 	}
 	return dst
 }
 
-// eachCompact calls fn for the compact events in b.
+// eachCompact calls fn for the compact events in b; msg is the
+// sg_message_id of an event without sg_event_id, or the sg_event_id of a
+// bounce.
 func eachCompact(b []byte, fn func(ts uint32, kind rating.Kind, flags byte, class rating.Classification, msg []byte)) error {
 	for len(b) > 0 {
 		if len(b) < 7 {
@@ -186,7 +198,7 @@ func eachCompact(b []byte, fn func(ts uint32, kind rating.Kind, flags byte, clas
 		kind, flags, class := rating.Kind(b[4]), b[5], rating.Classification(b[6])
 		b = b[7:]
 		var msg []byte
-		if flags&cHasID == 0 {
+		if flags&cHasID == 0 || kind == rating.KindBounce {
 			n, w := binary.Uvarint(b)
 			if w <= 0 || n > uint64(len(b)-w) {
 				return errBadCheckpoint
@@ -199,9 +211,10 @@ func eachCompact(b []byte, fn func(ts uint32, kind rating.Kind, flags byte, clas
 }
 
 // appendEventsJSON writes the contact's compact events as the JSON rating
-// reads: the same fields, each event with its own sg_event_id (stored
-// events are unique by sg_event_id; the ids only need to stay distinct), or
-// without one its sg_message_id, as rating fingerprints it.
+// reads: the same fields; a bounce with its sg_event_id, any other event
+// with a stand-in ("\u0000" and a number: stored events are unique by
+// sg_event_id, so the ids only need to stay distinct), or without one its
+// sg_message_id, as rating fingerprints it.
 func appendEventsJSON(dst []byte, email string, evs []byte) []byte {
 	i := 0
 	_ = eachCompact(evs, func(ts uint32, kind rating.Kind, flags byte, class rating.Classification, msg []byte) {
@@ -212,11 +225,15 @@ func appendEventsJSON(dst []byte, email string, evs []byte) []byte {
 		dst = append(dst, `,"event":"`...)
 		dst = append(dst, kind.String()...)
 		dst = append(dst, '"')
-		if flags&cHasID != 0 {
-			dst = append(dst, `,"sg_event_id":"e`...)
+		switch {
+		case flags&cHasID != 0 && kind == rating.KindBounce:
+			dst = append(dst, `,"sg_event_id":`...)
+			dst = appendJSONString(dst, string(msg))
+		case flags&cHasID != 0:
+			dst = append(dst, `,"sg_event_id":"\u0000`...)
 			dst = strconv.AppendInt(dst, int64(i), 10)
 			dst = append(dst, '"')
-		} else if len(msg) > 0 {
+		case len(msg) > 0:
 			dst = append(dst, `,"sg_message_id":`...)
 			dst = appendJSONString(dst, string(msg))
 		}

@@ -278,3 +278,49 @@ func TestRateFrom(t *testing.T) {
 	want, _ := e.Rate(context.Background())
 	sameRatings(t, "as of", res.Ratings, want.Ratings)
 }
+
+// TestRateIncrementalSameSecondBounces: a hard bounce and a block of one
+// contact in the same second give a score that depends on their order,
+// which rating takes from their sg_event_id fingerprints; the incremental
+// run must order them as rating from scratch does (20 contacts: a run that
+// got the order by chance would pass 1 time in a million).
+func TestRateIncrementalSameSecondBounces(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := mustOpen(t, dir, Options{})
+	base := int64(1_700_000_000)
+	rng := rand.New(rand.NewPCG(9, 9))
+	var early, late [][]byte
+	for c := range 20 {
+		email := fmt.Sprintf("c%d@x.com", c)
+		for d := range 6 {
+			early = append(early, event(email, "delivered", base+int64(d)*86400, fmt.Sprintf("d-%d-%d", c, d)))
+			early = append(early, event(email, "click", base+int64(d)*86400+60, fmt.Sprintf("k-%d-%d", c, d)))
+		}
+		ts := base + 7*86400
+		hard := map[string]any{"email": email, "event": "bounce", "type": "bounce", "timestamp": ts, "sg_event_id": fmt.Sprintf("h%x", rng.Uint64())}
+		block := map[string]any{"email": email, "event": "bounce", "type": "blocked", "bounce_classification": "Content", "timestamp": ts, "sg_event_id": fmt.Sprintf("b%x", rng.Uint64())}
+		for _, m := range []map[string]any{hard, block} {
+			b, _ := json.Marshal(m)
+			late = append(late, b)
+		}
+	}
+	importObjs(t, s, early)
+	if _, st, err := Rate(context.Background(), dir, RateOptions{}); err != nil || st.Incremental {
+		t.Fatal(st, err)
+	}
+	importObjs(t, s, late)
+	res, st, err := Rate(context.Background(), dir, RateOptions{})
+	if err != nil || !st.Incremental {
+		t.Fatal(st, err)
+	}
+	want := fromScratch(t, dir)
+	sameRatings(t, "same-second bounces", res.Ratings, want)
+	scores := map[int]bool{}
+	for _, r := range want {
+		scores[r.Score] = true
+	}
+	if len(scores) < 2 {
+		t.Fatalf("every contact has the same score %v: the order did not matter, the test proves nothing", scores)
+	}
+}

@@ -217,10 +217,10 @@ func eachCompact(b []byte, fn func(ts uint32, kind rating.Kind, flags byte, clas
 // sg_message_id, as rating fingerprints it.
 func appendEventsJSON(dst []byte, email string, evs []byte) []byte {
 	i := 0
+	head := appendJSONString([]byte(`{"email":`), email)
+	head = append(head, `,"timestamp":`...)
 	_ = eachCompact(evs, func(ts uint32, kind rating.Kind, flags byte, class rating.Classification, msg []byte) {
-		dst = append(dst, `{"email":`...)
-		dst = appendJSONString(dst, email)
-		dst = append(dst, `,"timestamp":`...)
+		dst = append(dst, head...)
 		dst = strconv.AppendUint(dst, uint64(ts), 10)
 		dst = append(dst, `,"event":"`...)
 		dst = append(dst, kind.String()...)

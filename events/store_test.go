@@ -335,3 +335,37 @@ func TestScanFromPosition(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestStoreWriteFailure breaks the segment file under the writer: the
+// batch is refused, the store takes nothing more (ErrFailed) and what was
+// acknowledged before is intact after a reopen.
+func TestStoreWriteFailure(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendObjs(t, s, event("a@x.com", "open", 1700000000, "ok-1"))
+	if err := s.do(context.Background(), func() { s.seg.Close() }); err != nil {
+		t.Fatal(err)
+	}
+	b := s.NewBatch([][]byte{event("b@x.com", "open", 1700000001, "lost")}, [][]byte{[]byte("lost")})
+	if _, err := s.Append(context.Background(), b); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Append on a broken file: %v, want ErrFailed", err)
+	}
+	if !errors.Is(s.Err(), ErrFailed) {
+		t.Fatalf("Err = %v", s.Err())
+	}
+	if _, err := s.Append(context.Background(), b); !errors.Is(err, ErrFailed) {
+		t.Fatalf("second Append: %v", err)
+	}
+	s.Close()
+	s2 := mustOpen(t, dir, Options{})
+	if s2.Len() != 1 {
+		t.Fatalf("after reopen %d events, want 1", s2.Len())
+	}
+	if res := appendObjs(t, s2, event("b@x.com", "open", 1700000001, "lost")); res.Stored != 1 {
+		t.Errorf("after reopen: %+v", res)
+	}
+}

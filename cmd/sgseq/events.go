@@ -18,6 +18,7 @@ import (
 
 	"github.com/sgseq/sgseq/events"
 	"github.com/sgseq/sgseq/internal/secret"
+	"github.com/sgseq/sgseq/rating"
 )
 
 const (
@@ -264,7 +265,7 @@ func newEventsImportCmd() *cobra.Command {
 		Long: `Import loads existing event files: every input "sgseq rate" reads (JSON
 arrays as posted, NDJSON or a JSON array spanning lines, CSV with a header;
 .gz by extension; - for stdin). Each file is checked whole first: a malformed
-one stores nothing (exit status 1, file:line). JSON events keep all their
+one stores nothing (the error names file:line). JSON events keep all their
 fields; CSV rows become objects of the columns rating reads. It needs the
 store to itself: stop "sgseq events serve" first, or post to it instead.`,
 		Example: `  sgseq events import --dir /var/lib/sgseq/events old-events-*.ndjson.gz`,
@@ -293,8 +294,9 @@ store to itself: stop "sgseq events serve" first, or post to it instead.`,
 				cleanup()
 				if err != nil {
 					var se *events.SyntaxError
-					if errors.As(err, &se) {
-						return &exitError{code: 1, err: fmt.Errorf("events import: %w", err)}
+					var pe *rating.ParseError
+					if errors.As(err, &se) || errors.As(err, &pe) {
+						return fmt.Errorf("events import: %w", err) // names file:line already
 					}
 					return fmt.Errorf("events import %s: %w", path, err)
 				}

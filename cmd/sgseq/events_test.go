@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sgseq/sgseq/events"
 	"github.com/sgseq/sgseq/rating/gen"
 )
 
@@ -117,9 +119,12 @@ func TestEventsImportBadInput(t *testing.T) {
 {"email":"c@x.com","event":"open",
 `), 0o600)
 	_, _, err := cliRun(t, "events", "import", "--dir", dir, bad)
-	var ee *exitError
-	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), bad+":3:") {
-		t.Fatalf("err = %v, want exit 1 naming %s:3", err, bad)
+	var se *events.SyntaxError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), bad+":3:") {
+		t.Fatalf("err = %v, want a syntax error naming %s:3", err, bad)
+	}
+	if code := report(io.Discard, err); code != 2 {
+		t.Errorf("exit status %d, want 2", code)
 	}
 	out, _, err := cliRun(t, "events", "export", "--dir", dir)
 	if err != nil || out != "" {

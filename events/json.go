@@ -32,6 +32,7 @@ type SyntaxError struct {
 	Err    error  // ErrNotArray, ErrNotObject, ErrSyntax or ErrTrailing
 }
 
+// Error returns "file:line: reason", or "offset N: reason" for a body.
 func (e *SyntaxError) Error() string {
 	if e.File != "" {
 		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
@@ -39,6 +40,7 @@ func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("offset %d: %v", e.Offset, e.Err)
 }
 
+// Unwrap returns the reason (ErrNotArray, ErrNotObject, ErrSyntax, ErrTrailing).
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
 // maxDepth bounds the nesting of a value (encoding/json's limit), so a

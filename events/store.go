@@ -43,10 +43,12 @@ type CorruptError struct {
 	Err    error
 }
 
+// Error names the segment file and offset.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("events: %s: offset %d: %v", e.File, e.Offset, e.Err)
 }
 
+// Unwrap returns what is wrong with the record.
 func (e *CorruptError) Unwrap() error { return e.Err }
 
 // Position is a place in the store: a segment number and a byte offset in

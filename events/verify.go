@@ -37,6 +37,7 @@ type PublicKey struct {
 	fp  string
 }
 
+// String returns the key's type and a short fingerprint, never the key.
 func (k PublicKey) String() string { return "ecdsa-p256:" + k.fp }
 
 // ParsePublicKey parses a verification key as SendGrid shows it: the

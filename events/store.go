@@ -65,8 +65,9 @@ type Options struct {
 	SegmentSize int64
 	// Logger receives the recovery and failure logs; nil discards them.
 	Logger *slog.Logger
-	// OnCommit, if set, is called after each group commit with the number
-	// of events written and how long the write and fsync took.
+	// OnCommit, if set, is called after each group commit that wrote
+	// something, before its batches are answered, with the number of
+	// events written and how long the write and fsync took.
 	OnCommit func(events int, took time.Duration)
 }
 
@@ -545,15 +546,15 @@ func (s *Store) commit(group []*request) {
 		}
 		s.events.Add(int64(len(s.pending)))
 	}
+	if err == nil && len(s.wbuf) > 0 && s.opts.OnCommit != nil {
+		s.opts.OnCommit(len(s.pending), time.Since(start))
+	}
 	for _, r := range group {
 		if err != nil {
 			r.res = Result{}
 			r.err = err
 		}
 		r.reply <- struct{}{}
-	}
-	if err == nil && len(s.wbuf) > 0 && s.opts.OnCommit != nil {
-		s.opts.OnCommit(len(s.pending), time.Since(start))
 	}
 }
 

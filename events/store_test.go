@@ -152,9 +152,11 @@ func TestStoreConcurrentAppends(t *testing.T) {
 	if s.Len() != int64(want) {
 		t.Fatalf("Len = %d, want %d", s.Len(), want)
 	}
-	if committed != want {
-		t.Errorf("OnCommit saw %d events, want %d", committed, want)
+	mu.Lock()
+	if committed != want || commits == 0 {
+		t.Errorf("OnCommit saw %d events in %d commits, want %d", committed, commits, want)
 	}
+	mu.Unlock()
 	nums, _ := segments(dir)
 	if len(nums) < 2 {
 		t.Errorf("%d segments with a 4 kB segment size, want several", len(nums))

@@ -79,6 +79,8 @@ func TestCrashDuringPosts(t *testing.T) {
 		}
 		url := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
 		stop := make(chan struct{})
+		firstAck := make(chan struct{})
+		var ackOnce sync.Once
 		var wg sync.WaitGroup
 		for w := range 8 {
 			wg.Add(1)
@@ -118,11 +120,19 @@ func TestCrashDuringPosts(t *testing.T) {
 							acked[id] = true
 						}
 						mu.Unlock()
+						ackOnce.Do(func() { close(firstAck) })
 					}
 				}
 			}()
 		}
-		time.Sleep(time.Duration(100+rand.IntN(300)) * time.Millisecond)
+		// Kill at a random moment once posts are being acknowledged.
+		select {
+		case <-firstAck:
+		case <-time.After(time.Minute):
+			cmd.Process.Kill()
+			t.Fatal("no batch acknowledged within a minute")
+		}
+		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		close(stop)

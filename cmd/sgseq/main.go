@@ -62,6 +62,7 @@ exists, else the defaults and the environment.
 		newServeCmd(),
 		newConfigCmd(),
 		newRateCmd(),
+		newEventsCmd(),
 		newSimCmd(),
 		newDemoCmd(),
 		newVersionCmd(),

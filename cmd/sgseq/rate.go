@@ -95,8 +95,9 @@ func newRateCmd() *cobra.Command {
 	var format, out string
 	var quiet bool
 	var maxErrors int
+	var eventsFrom string
 	cmd := &cobra.Command{
-		Use:   "rate [flags] FILE...",
+		Use:   "rate [flags] FILE... | rate --events DIR",
 		Short: "Rate contacts (-5..10, 1-5 stars) from Event Webhook data",
 		Long: `Rate reads SendGrid Event Webhook data (JSON arrays as posted, NDJSON or CSV
 with a header; .gz by extension; - for stdin) and writes one rating per
@@ -116,7 +117,15 @@ written, a warning is printed even with -q, and the exit status is 3.`,
   sgseq rate -o json --out ratings.json webhook-*.json.gz
   sgseq rate --as-of 2026-10-01 events.csv
   sgseq rate explain alice@example.com events.ndjson`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if eventsFrom != "" && len(args) > 0 {
+				return fmt.Errorf("rate: --events and FILE arguments exclude each other")
+			}
+			if eventsFrom != "" {
+				return nil
+			}
+			return cobra.MinimumNArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			of, err := rating.ParseOutputFormat(format)
 			if err != nil {
@@ -124,6 +133,9 @@ written, a warning is printed even with -q, and the exit status is 3.`,
 			}
 			if err := cliCheckOutPath("out", out); err != nil {
 				return err
+			}
+			if eventsFrom != "" {
+				return rateEvents(cmd, eventsFrom, &f, of, out, quiet, maxErrors)
 			}
 			opts, err := f.options()
 			if err != nil {
@@ -170,6 +182,7 @@ written, a warning is printed even with -q, and the exit status is 3.`,
 	cmd.Flags().StringVar(&out, "out", "", "write ratings to this file (default stdout)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no summary on stderr")
 	cmd.Flags().IntVar(&maxErrors, "max-errors", 20, "malformed lines to list in the summary (all are counted)")
+	cmd.Flags().StringVar(&eventsFrom, "events", "", "rate every contact of the event store in DIR (sgseq events), incrementally; see docs/events.md")
 	cmd.AddCommand(newRateExplainCmd())
 	return cmd
 }

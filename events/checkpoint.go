@@ -115,11 +115,16 @@ func saveCheckpoint(path string, ck *checkpoint) error {
 			le = r.LastEngaged.Unix()
 		}
 		b = binary.AppendVarint(b, le)
-		for _, n := range []int{r.Sends, r.HumanOpens, r.MachineOpens, r.Clicks, r.Bounces, r.Complaints, r.Unsubscribes} {
+		for _, n := range []int{r.Sends, r.HumanOpens, r.MachineOpens, r.Clicks, r.Bounces, r.Complaints, r.Unsubscribes, r.SenderBlocks} {
 			b = binary.AppendUvarint(b, uint64(n))
 		}
 		b = appendString(b, string(r.Sunset))
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.Value))
+		var ch int64
+		if !r.ChangesAt.IsZero() {
+			ch = r.ChangesAt.Unix()
+		}
+		b = binary.AppendVarint(b, ch)
 		b = binary.LittleEndian.AppendUint32(b, c.firstSeen)
 		b = binary.LittleEndian.AppendUint32(b, c.firstSend)
 		b = binary.AppendUvarint(b, uint64(len(c.evs)))
@@ -282,11 +287,14 @@ func loadCheckpoint(path string) (*checkpoint, error) {
 		if le := r.varint(); le != 0 {
 			c.r.LastEngaged = time.Unix(le, 0).UTC()
 		}
-		for _, p := range []*int{&c.r.Sends, &c.r.HumanOpens, &c.r.MachineOpens, &c.r.Clicks, &c.r.Bounces, &c.r.Complaints, &c.r.Unsubscribes} {
+		for _, p := range []*int{&c.r.Sends, &c.r.HumanOpens, &c.r.MachineOpens, &c.r.Clicks, &c.r.Bounces, &c.r.Complaints, &c.r.Unsubscribes, &c.r.SenderBlocks} {
 			*p = int(r.uvarint())
 		}
 		c.r.Sunset = sunsetOf(r.bytes(r.uvarint()))
 		c.r.Value = math.Float64frombits(r.u64())
+		if ch := r.varint(); ch != 0 {
+			c.r.ChangesAt = time.Unix(ch, 0).UTC()
+		}
 		c.firstSeen = r.u32()
 		c.firstSend = r.u32()
 		c.evs = r.bytes(r.uvarint())

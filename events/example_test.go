@@ -91,7 +91,7 @@ func ExampleRate() {
 	_, st2, _ := events.Rate(context.Background(), dir, events.RateOptions{})
 	fmt.Println("incremental:", st.Incremental, st2.Incremental)
 	// Output:
-	// ann@example.com 2 4 engaged
+	// ann@example.com 1 3 low
 	// bob@example.com 0 2 new
 	// incremental: false true
 }

@@ -347,45 +347,16 @@ func rateFull(ctx context.Context, dir string, opts RateOptions) (*rating.Result
 
 func crcOf(r *Record) uint32 { return r.crc }
 
-// sunsetSteps are the idle times at which rating's sunset recommendation
-// changes (rating/doc.go, "Sunset policy": 30, 90 and 180 days). Without
-// new events, a contact's rating changes with the as-of time only there
-// (and, past 180 days, when its re-engagement mail goes unanswered for 14
-// days: contacts at reengage are always re-rated). The incremental tests
-// cross every step and fail if the model comes to depend on the as-of time
-// otherwise.
-var sunsetSteps = []uint32{30 * 86400, 90 * 86400, 180 * 86400}
-
-// stepMargin widens the window in which a contact near a step is re-rated.
-const stepMargin = 60
-
 // stable reports whether c's rating, computed as of from, is still its
-// rating as of to when it got no new event.
+// rating as of to when it got no new event: whether to is before the
+// rating's ChangesAt (rating computes when time alone next changes it: a
+// mark running out, dormancy, a sunset step). The incremental tests cross
+// every such time.
 func (c *ckContact) stable(from, to uint32) bool {
-	if to <= from {
+	if to <= from || c.r.ChangesAt.IsZero() {
 		return true
 	}
-	switch c.r.Sunset {
-	case rating.SunsetRemove:
-		return true // complained, hard-bounced, unsubscribed, or re-engagement unanswered: for good
-	case rating.SunsetReengage:
-		return false
-	}
-	ref := c.firstSeen
-	if c.firstSend != 0 {
-		ref = c.firstSend
-	}
-	if !c.r.LastEngaged.IsZero() {
-		ref = uint32(c.r.LastEngaged.Unix())
-	}
-	lo := int64(from) - int64(ref) - stepMargin
-	hi := int64(to) - int64(ref) + stepMargin
-	for _, s := range sunsetSteps {
-		if int64(s) > lo && int64(s) <= hi {
-			return false
-		}
-	}
-	return true
+	return int64(to) < c.r.ChangesAt.Unix()
 }
 
 // rateIncremental reads the events stored since the checkpoint, re-rates
@@ -534,7 +505,7 @@ func summarize(rs []rating.Rating, asOf uint32, events, unrated int64) rating.Su
 // model gains or renames a field, modelDigest reports it and every run is
 // full until the checkpoint format follows.
 var ratingFields = []string{"Email", "Score", "Stars", "Segment", "LastEngaged", "Sends", "HumanOpens",
-	"MachineOpens", "Clicks", "Bounces", "Complaints", "Unsubscribes", "Sunset", "Value"}
+	"MachineOpens", "Clicks", "Bounces", "Complaints", "Unsubscribes", "Sunset", "SenderBlocks", "Value", "ChangesAt"}
 
 var digestOnce = sync.OnceValues(computeDigest)
 

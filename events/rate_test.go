@@ -293,13 +293,16 @@ func TestRateIncrementalSameSecondBounces(t *testing.T) {
 	var early, late [][]byte
 	for c := range 20 {
 		email := fmt.Sprintf("c%d@x.com", c)
-		for d := range 6 {
-			early = append(early, event(email, "delivered", base+int64(d)*86400, fmt.Sprintf("d-%d-%d", c, d)))
-			early = append(early, event(email, "click", base+int64(d)*86400+60, fmt.Sprintf("k-%d-%d", c, d)))
+		// 20 weekly mails, each clicked: a high score, which a hard bounce
+		// resets to 0 (then the block gives -2) but which a block first
+		// takes to -2 (then the hard bounce gives -5).
+		for d := range 20 {
+			early = append(early, event(email, "delivered", base+int64(d)*7*86400, fmt.Sprintf("d-%d-%d", c, d)))
+			early = append(early, event(email, "click", base+int64(d)*7*86400+60, fmt.Sprintf("k-%d-%d", c, d)))
 		}
-		ts := base + 7*86400
+		ts := base + 20*7*86400
 		hard := map[string]any{"email": email, "event": "bounce", "type": "bounce", "timestamp": ts, "sg_event_id": fmt.Sprintf("h%x", rng.Uint64())}
-		block := map[string]any{"email": email, "event": "bounce", "type": "blocked", "bounce_classification": "Content", "timestamp": ts, "sg_event_id": fmt.Sprintf("b%x", rng.Uint64())}
+		block := map[string]any{"email": email, "event": "bounce", "type": "blocked", "bounce_classification": "Mailbox Unavailable", "timestamp": ts, "sg_event_id": fmt.Sprintf("b%x", rng.Uint64())}
 		for _, m := range []map[string]any{hard, block} {
 			b, _ := json.Marshal(m)
 			late = append(late, b)

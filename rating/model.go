@@ -135,6 +135,12 @@ type Rating struct {
 	Sunset       Sunset    `json:"sunset"`        // the sunset policy's recommendation
 	SenderBlocks int       `json:"sender_blocks"` // blocks the sender caused (Classification.SenderSide): not held against the contact
 	Value        float64   `json:"-"`             // the internal score before rounding
+	// ChangesAt is the earliest as-of time at which this rating can change
+	// without a new event of the contact (a mark runs out, the contact
+	// turns dormant, a sunset step is reached); zero when only a new event
+	// can change it. Incremental raters (package events) re-rate a contact
+	// whose ChangesAt they pass.
+	ChangesAt time.Time `json:"-"`
 }
 
 // Step is one event of a contact as the model saw it, for explain output.

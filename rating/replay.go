@@ -381,6 +381,43 @@ func (m *model) finish(recs []record, r *Rating) {
 		r.Segment = SegmentAtRisk
 	}
 	r.Sunset = m.sunset(recs, suppress || m.unsubscribed())
+	if t := m.changesAt(recs); t != 0 {
+		r.ChangesAt = time.Unix(int64(t), 0).UTC()
+	}
+}
+
+// changesAt returns the earliest time after the as-of time at which score
+// or sunset change with time alone (see score, dormant and sunset: the only
+// uses of the as-of time), or 0 when none does.
+func (m *model) changesAt(recs []record) uint32 {
+	var next uint64
+	at := func(t uint64) {
+		if t > uint64(m.asOf) && (next == 0 || t < next) {
+			next = t
+		}
+	}
+	if m.mark < 0 && !m.complained && !m.hardBounced {
+		at(uint64(m.markAt) + uint64(markSecs))
+	}
+	if ref, ok := m.silence(); ok {
+		for _, d := range []time.Duration{DormantAfter, sunsetReduce, sunsetReduceMore, sunsetReengage} {
+			at(uint64(ref) + uint64(d/time.Second))
+		}
+		mark := uint64(ref) + uint64(sunsetReengage/time.Second)
+		for _, rec := range recs {
+			if rec.ts > m.asOf {
+				break
+			}
+			if rec.kind() == KindDelivered && uint64(rec.ts) >= mark {
+				at(uint64(rec.ts) + uint64(sunsetReengageAnswer/time.Second))
+				break
+			}
+		}
+	}
+	if next > math.MaxUint32 {
+		return math.MaxUint32
+	}
+	return uint32(next)
 }
 
 // sunset applies the sunset policy to the time mail has gone unanswered;

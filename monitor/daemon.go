@@ -373,7 +373,7 @@ func (c cronLogger) Info(msg string, kv ...any) {
 }
 
 func (c cronLogger) Error(err error, msg string, kv ...any) {
-	c.l.Error("cron: "+msg, append(cronKV(kv), slog.Any(LogKeyError, err))...)
+	c.l.Error("cron: "+msg, append(cronKV(kv), slog.Any(logKeyError, err))...)
 }
 
 // cronKV turns cron's key/value list into slog attributes.
@@ -463,7 +463,7 @@ func (d *Daemon) scheduledRun(ctx context.Context) {
 func (d *Daemon) stale(ctx context.Context) bool {
 	last, ok, err := d.store.LastSweep(ctx, true)
 	if err != nil {
-		d.logger.Warn("reading last sweep", slog.Any(LogKeyError, err))
+		d.logger.Warn("reading last sweep", slog.Any(logKeyError, err))
 		return true
 	}
 	if !ok {

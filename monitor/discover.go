@@ -208,7 +208,7 @@ func (d *Daemon) fillNewSubusers(ctx context.Context, names []string, days []cli
 						return ctx.Err()
 					}
 					d.logger.LogAttrs(ctx, slog.LevelWarn, "could not fill the history of a newly monitored subuser",
-						slog.String(LogKeyAccount, name), slog.String(LogKeyDate, dateText(ch)), slog.Any(LogKeyError, err))
+						slog.String(logKeyAccount, name), slog.String(logKeyDate, dateText(ch)), slog.Any(logKeyError, err))
 					return nil
 				}
 				byDate := map[client.Date]client.Score{}
@@ -227,7 +227,7 @@ func (d *Daemon) fillNewSubusers(ctx context.Context, names []string, days []cli
 					}
 				}
 			}
-			d.logger.LogAttrs(ctx, slog.LevelInfo, "filled the history of a newly monitored subuser", slog.String(LogKeyAccount, name), slog.Int("days", len(days)))
+			d.logger.LogAttrs(ctx, slog.LevelInfo, "filled the history of a newly monitored subuser", slog.String(logKeyAccount, name), slog.Int("days", len(days)))
 			return nil
 		})
 	}

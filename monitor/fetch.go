@@ -370,7 +370,7 @@ func (r *fetchRun) pending(ctx context.Context, t *fetchTask) {
 	}
 	t.waited += wait
 	r.d.logger.LogAttrs(ctx, slog.LevelInfo, "scores not ready (202), asking again",
-		slog.String(LogKeyScope, t.scope), slog.String(LogKeyDate, dateText(t)), slog.Int("attempt", t.asks), slog.Duration("wait", wait))
+		slog.String(logKeyScope, t.scope), slog.String(logKeyDate, dateText(t)), slog.Int("attempt", t.asks), slog.Duration("wait", wait))
 	if r.opts.OnPending != nil {
 		r.opts.OnPending(PendingWait{Scope: t.scope, Date: dateText(t), Attempt: t.asks, Wait: wait})
 	}
@@ -384,13 +384,13 @@ func (r *fetchRun) fail(ctx context.Context, t *fetchTask, err error) {
 	again := !errors.Is(err, errDiscovery) && transient(err) && t.failures <= r.d.cfg.Sweep.Retries
 	if again {
 		wait := r.d.retryWait(t.failures)
-		r.d.logger.LogAttrs(ctx, slog.LevelWarn, "fetch failed, trying again", slog.String(LogKeyScope, t.scope),
-			slog.String(LogKeyDate, dateText(t)), slog.Int("attempt", t.failures), slog.Duration("wait", wait), slog.Any(LogKeyError, err))
+		r.d.logger.LogAttrs(ctx, slog.LevelWarn, "fetch failed, trying again", slog.String(logKeyScope, t.scope),
+			slog.String(logKeyDate, dateText(t)), slog.Int("attempt", t.failures), slog.Duration("wait", wait), slog.Any(logKeyError, err))
 		r.requeue(t, wait)
 		return
 	}
-	r.d.logger.LogAttrs(ctx, slog.LevelWarn, "fetch failed, left for the next run", slog.String(LogKeyScope, t.scope),
-		slog.String(LogKeyDate, dateText(t)), slog.Any(LogKeyError, err))
+	r.d.logger.LogAttrs(ctx, slog.LevelWarn, "fetch failed, left for the next run", slog.String(logKeyScope, t.scope),
+		slog.String(logKeyDate, dateText(t)), slog.Any(logKeyError, err))
 	r.finish(func() {
 		if r.failed[t.scope] == nil {
 			r.failed[t.scope] = fmt.Errorf("%s: %w", t, err)

@@ -153,7 +153,7 @@ func (d *Daemon) refreshGauges(ctx context.Context) {
 	m := d.metrics
 	latest, err := d.store.Latest(ctx)
 	if err != nil {
-		d.logger.Warn("metrics: reading latest scores", slog.Any(LogKeyError, err))
+		d.logger.Warn("metrics: reading latest scores", slog.Any(logKeyError, err))
 	} else {
 		var known map[string]bool
 		if p := d.monitoredAccounts.Load(); p != nil {
@@ -180,7 +180,7 @@ func (d *Daemon) refreshGauges(ctx context.Context) {
 	}
 	recs, err := d.store.Alerts(ctx)
 	if err != nil {
-		d.logger.Warn("metrics: reading alerts", slog.Any(LogKeyError, err))
+		d.logger.Warn("metrics: reading alerts", slog.Any(logKeyError, err))
 		return
 	}
 	type ruleSev struct{ rule, sev string }

@@ -60,7 +60,7 @@ func (d *Daemon) pages(getenv func(string) (string, bool)) http.Handler {
 		}
 		if rec, ok := d.store.(poolRecorder); ok {
 			if err := rec.RecordPools(ctx, d.now(), st.Subusers); err != nil {
-				d.logger.WarnContext(ctx, "status page: recording the pool layout", slog.Any(LogKeyError, err))
+				d.logger.WarnContext(ctx, "status page: recording the pool layout", slog.Any(logKeyError, err))
 			}
 		}
 		return st, nil

@@ -101,7 +101,7 @@ func (d *Daemon) retrying(ctx context.Context, what string, fn func() error) err
 		}
 		wait := d.retryWait(n)
 		d.logger.LogAttrs(ctx, slog.LevelWarn, what+" failed, trying again",
-			slog.Int("attempt", n), slog.Duration("wait", wait), slog.Any(LogKeyError, err))
+			slog.Int("attempt", n), slog.Duration("wait", wait), slog.Any(logKeyError, err))
 		if err := sleepCtx(ctx, wait); err != nil {
 			return err
 		}

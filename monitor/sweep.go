@@ -14,11 +14,11 @@ import (
 
 // Log keys used by the monitor.
 const (
-	LogKeyScope    = "scope"
-	LogKeyDate     = "date"
-	LogKeyAccount  = "account"
-	LogKeyError    = "error"
-	LogKeyDetector = "detector"
+	logKeyScope    = "scope"
+	logKeyDate     = "date"
+	logKeyAccount  = "account"
+	logKeyError    = "error"
+	logKeyDetector = "detector"
 )
 
 // SweepOptions adjusts one [Daemon.Sweep].
@@ -153,7 +153,7 @@ func (d *Daemon) Sweep(ctx context.Context, opts SweepOptions) (*SweepResult, er
 	if err != nil {
 		err = fmt.Errorf("sweep: %w", err)
 		// Logged here: a scheduled run has no caller to report to.
-		d.logger.LogAttrs(ctx, slog.LevelError, "sweep failed", slog.Any(LogKeyError, err))
+		d.logger.LogAttrs(ctx, slog.LevelError, "sweep failed", slog.Any(logKeyError, err))
 		return res, err
 	}
 	defer func() {
@@ -163,7 +163,7 @@ func (d *Daemon) Sweep(ctx context.Context, opts SweepOptions) (*SweepResult, er
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
 			if ferr := d.store.FinishSweep(fctx, id, d.now(), fmt.Errorf("panic: %v", p)); ferr != nil {
-				d.logger.LogAttrs(fctx, slog.LevelError, "recording the panicked sweep failed", slog.Any(LogKeyError, ferr))
+				d.logger.LogAttrs(fctx, slog.LevelError, "recording the panicked sweep failed", slog.Any(logKeyError, ferr))
 			}
 			panic(p)
 		}
@@ -204,7 +204,7 @@ func (d *Daemon) Sweep(ctx context.Context, opts SweepOptions) (*SweepResult, er
 		slog.Int64("requests", res.Requests), slog.Duration("duration", res.Duration),
 	}
 	if err != nil {
-		attrs = append(attrs, slog.Any(LogKeyError, err))
+		attrs = append(attrs, slog.Any(logKeyError, err))
 	}
 	d.logger.LogAttrs(fctx, lvl, msg, attrs...)
 	return res, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sgseq/sgseq/client"
 	"github.com/sgseq/sgseq/monitor"
 	"github.com/sgseq/sgseq/monitor/alert"
 	"github.com/sgseq/sgseq/monitor/notify"
@@ -39,7 +40,12 @@ which would otherwise post every standing alert.
 On a terminal the text output is wrapped to its width; -o wide leaves the
 lines whole.
 
-An error, including a failed notification, and another check, backfill or
+Days that still fail after the run's retries (5xx, 429, cut-off bodies,
+timeouts) are left for the next run; detection uses the days stored, and
+the missing days are reported: as the error (exit 3) when no alert is
+firing, as a warning on stderr when alerts fire (exit 1). Days SendGrid has
+not computed yet (202) are normal: they are asked again next run. An
+error, including a failed notification, and another check, backfill or
 monitor holding the store (see --lock-wait), exits 2.
 
 -o json prints exactly {"alerts":[...]} on stdout: one object per alert that
@@ -77,9 +83,10 @@ advice. The log notifier (no Slack configured) then writes to stderr.`,
 			}
 			defer d.Close()
 			res, err := d.Sweep(cmd.Context(), monitor.SweepOptions{DryRun: dryRun})
-			if err != nil {
+			if err != nil && !monitor.IsIncomplete(err) {
 				return monSlackHint(err)
 			}
+			incomplete := err // days missing after the run's retries: detection ran on the rest
 			if format == outputJSON {
 				alerts := res.Alerts
 				if alerts == nil {
@@ -109,7 +116,13 @@ advice. The log notifier (no Slack configured) then writes to stderr.`,
 				fmt.Fprintln(out)
 			}
 			if res.Firing > 0 {
+				if incomplete != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "sgseq: warning: %s\n", checkMissingText(res, incomplete))
+				}
 				return &exitError{code: exitFiring}
+			}
+			if incomplete != nil {
+				return &exitError{code: exitPartial, err: errors.New(checkMissingText(res, incomplete))}
 			}
 			return nil
 		},
@@ -134,4 +147,14 @@ func monSlackHint(err error) error {
 		return fmt.Errorf("%w (something other than Slack answered: check the webhook URL or $%s, and any proxy on the way)", err, monitor.EnvSlackAPIURL)
 	}
 	return err
+}
+
+// checkMissingText says which days a check could not fetch (detection ran
+// on the rest; the next run fetches them).
+func checkMissingText(res *monitor.SweepResult, err error) string {
+	days := map[client.Date]bool{}
+	for _, m := range res.Missing {
+		days[m.Date] = true
+	}
+	return fmt.Sprintf("%d day(s) could not be fetched and were left for the next run (detection used the days stored): %v", len(days), err)
 }

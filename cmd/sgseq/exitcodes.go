@@ -23,7 +23,9 @@ const (
 	exitFailed = 2
 	// exitPartial: the command finished part of its work and says which:
 	// sgseq rate wrote ratings but skipped most input lines; sgseq pools
-	// apply --yes made some calls, then one failed.
+	// apply --yes made some calls, then one failed; sgseq backfill left
+	// days missing; sgseq check could not fetch some days and no alert
+	// fires.
 	exitPartial = 3
 )
 
@@ -39,7 +41,7 @@ var exitCodeText = map[int]string{
 // with, by command path (as cobra's CommandPath). Every command can exit 0
 // and 2.
 var exitCodesOf = map[string][]int{
-	"sgseq check":       {exitFiring},
+	"sgseq check":       {exitFiring, exitPartial},
 	"sgseq backfill":    {exitPartial},
 	"sgseq rate":        {exitPartial},
 	"sgseq pools apply": {exitPartial},
@@ -81,7 +83,9 @@ func exitCodeRootHelp() string {
   1  sgseq check: alerts firing after the run
   2  error: usage, configuration, API, input or output ("sgseq: …" on stderr)
   3  partial: sgseq rate skipped most input lines (ratings written);
-     sgseq pools apply --yes stopped after some calls succeeded`
+     sgseq pools apply --yes stopped after some calls succeeded;
+     sgseq backfill left days missing; sgseq check could not fetch some
+     days (nothing firing)`
 }
 
 // addExitCodeHelp appends the exit status section to the long help of

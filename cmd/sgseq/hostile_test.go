@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -197,5 +198,47 @@ func TestSimHostile(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "hostile=true") {
 		t.Errorf("log lacks hostile=true: %s", errb.String())
+	}
+}
+
+// TestCheckIncomplete: a check whose parent scores keep failing (503 past
+// every retry) still detects on the days it has and reports the missing
+// days: with alerts firing (the demo account's subusers), exit 1 and the
+// missing days as a warning on stderr; with nothing firing (no subuser
+// monitored), exit 3 with the missing days as the error.
+func TestCheckIncomplete(t *testing.T) {
+	for _, tc := range []struct {
+		name, config string
+		code         int
+	}{
+		{"alerts firing", "sweep:\n  retries: 0\n  backfill_days: 3\n", exitFiring},
+		{"nothing firing", "sweep:\n  retries: 0\n  backfill_days: 3\naccounts:\n  include: [no-such-subuser]\n", exitPartial},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := cliSim(t)
+			t.Setenv("SGSEQ_DB", filepath.Join(t.TempDir(), "sgseq.db"))
+			for _, k := range []string{"SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_CHANNEL", "SLACK_API_URL"} {
+				t.Setenv(k, "")
+			}
+			cfg := filepath.Join(t.TempDir(), "sgseq.yaml")
+			if err := os.WriteFile(cfg, []byte(tc.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			srv.FailOn(http.MethodGet, "/v3/engagementquality/scores", http.StatusServiceUnavailable, 0)
+			out, stderr, err := cliRun(t, "check", "-c", cfg)
+			if code := monExitCode(err); code != tc.code {
+				t.Fatalf("check: exit %d (%v), want %d\nstdout: %s\nstderr: %s", code, err, tc.code, out, stderr)
+			}
+			const missing = "3 day(s) could not be fetched and were left for the next run (detection used the days stored): fetch parent: "
+			if tc.code == exitFiring && !strings.Contains(stderr, "sgseq: warning: "+missing) {
+				t.Errorf("exit 1 without the missing days on stderr:\n%s", stderr)
+			}
+			if tc.code == exitPartial && !strings.Contains(err.Error(), missing) {
+				t.Errorf("exit 3: %v", err)
+			}
+			if !strings.Contains(out, "checked ") {
+				t.Errorf("no summary on stdout:\n%s", out)
+			}
+		})
 	}
 }

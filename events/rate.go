@@ -41,7 +41,7 @@ type RateStats struct {
 	Unrated     int64  // of which rating cannot read (no email, timestamp or known event)
 	NewEvents   int64  // events read from the store in this run
 	Rerated     int    // contacts rated in this run (all of them in a full run)
-	Stepped     int    // of which rated only because the as-of time crossed a sunset step
+	Stepped     int    // of which rated only because the as-of time passed their rating's ChangesAt (a mark ran out, dormancy, a sunset step)
 	Saved       bool   // the checkpoint was written
 }
 
@@ -397,7 +397,7 @@ func rateIncremental(ctx context.Context, dir string, ck *checkpoint, opts RateO
 	}
 	ck.events += st.NewEvents
 	st.Events, st.Unrated = ck.events, ck.unrated
-	// The contacts to rate now: with new events, new, or near a sunset step.
+	// The contacts to rate now: with new events, new, or whose rating the as-of time changes.
 	var redo []int
 	for i := range ck.contacts {
 		if dirty[i] {

@@ -156,10 +156,10 @@ func TestRateIncrementalEqualsFromScratch(t *testing.T) {
 		sameRatings(t, fmt.Sprintf("after %s", time.Unix(cut, 0).UTC().Format(time.DateOnly)), res.Ratings, fromScratch(t, dir))
 	}
 	if incremental < 100 || partial < incremental/2 || stepped == 0 {
-		t.Fatalf("%d incremental runs, %d re-rated only some contacts, %d contacts re-rated for a sunset step: the incremental path was not exercised",
+		t.Fatalf("%d incremental runs, %d re-rated only some contacts, %d contacts re-rated for the as-of time alone: the incremental path was not exercised",
 			incremental, partial, stepped)
 	}
-	t.Logf("%d incremental runs, %d contacts re-rated for a sunset step", incremental, stepped)
+	t.Logf("%d incremental runs, %d contacts re-rated for the as-of time alone", incremental, stepped)
 	// Every sunset value was reached.
 	res, _, _ := Rate(context.Background(), dir, RateOptions{})
 	seen := map[rating.Sunset]bool{}

@@ -58,7 +58,7 @@ func rateEvents(cmd *cobra.Command, dir string, f *rateFlags, of rating.OutputFo
 	}
 	how := fmt.Sprintf("full: %s", st.Reason)
 	if st.Incremental {
-		how = fmt.Sprintf("incremental, %d contacts for the as-of time crossing a sunset step", st.Stepped)
+		how = fmt.Sprintf("incremental, %d contacts whose rating the newer as-of time changes", st.Stepped)
 	}
 	fmt.Fprintf(w, "rated %d contacts as of %s from the event store %s in %s (%s; %d new events read, %d contacts rated, checkpoint saved: %v)\n",
 		len(res.Ratings), asOf, d, time.Since(started).Round(time.Millisecond), how, st.NewEvents, st.Rerated, st.Saved)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -180,10 +181,12 @@ func TestInterruptedSweepIsNotAFailure(t *testing.T) {
 		t.Errorf("an interrupted sweep counted as an error:\n%s", grepLines(body, "sgseq_sweeps_total"))
 	}
 	// A sweep that fails for another reason is still recorded as failed.
-	srv.Close()
+	// (A 403, not a closed server: another parallel test's server may take
+	// over a closed loopback port and answer.)
+	srv.FailOn(http.MethodGet, "/v3/", http.StatusForbidden, 0)
 	clk.setAsOf(demoEnd.AddDays(-3))
 	if _, err := d.Sweep(ctx, SweepOptions{}); err == nil {
-		t.Fatal("sweep against a closed server: no error")
+		t.Fatal("sweep against a server answering 403: no error")
 	}
 	if code, body := get(t, d.Handler(), "/readyz"); code != 503 || !strings.Contains(body, "failed") {
 		t.Errorf("/readyz after a failed sweep = %d %q, want 503 failed", code, body)

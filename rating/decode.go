@@ -11,6 +11,8 @@ import (
 	"iter"
 	"strings"
 	"time"
+
+	"github.com/sgseq/sgseq/internal/jsonval"
 )
 
 // Format is the shape of an input.
@@ -381,7 +383,7 @@ func scanCSV(r io.Reader, name string, maxRec int, emit func(f *fields, line int
 		if ts := get(1); len(bytes.TrimSpace(ts)) > 0 {
 			var ok bool
 			f.hasTS = true
-			f.ts, ok = parseTimestamp(bytes.TrimSpace(ts))
+			f.ts, ok = jsonval.Timestamp(bytes.TrimSpace(ts))
 			f.badTS = !ok
 		}
 		f.kind = bytes.TrimSpace(get(2))

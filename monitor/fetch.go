@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/internal/retrywait"
 	"github.com/sgseq/sgseq/monitor/alert"
 	"github.com/sgseq/sgseq/monitor/history"
 )
@@ -289,11 +290,7 @@ func (r *fetchRun) work(ctx context.Context, stores chan<- storeJob) error {
 		}
 		switch {
 		case err == nil:
-			r.finish(func() {
-				for _, dt := range dates {
-					r.fetched[dt] = true
-				}
-			})
+			r.finishDates(dates)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, errStore):
@@ -306,6 +303,15 @@ func (r *fetchRun) work(ctx context.Context, stores chan<- storeJob) error {
 			r.fail(ctx, t, err)
 		}
 	}
+}
+
+// finishDates finishes a task that fetched (and stored) the given dates.
+func (r *fetchRun) finishDates(dates []client.Date) {
+	r.finish(func() {
+		for _, dt := range dates {
+			r.fetched[dt] = true
+		}
+	})
 }
 
 // errNoSubusers skips a subuser day when discovery found no subuser to
@@ -330,11 +336,7 @@ func (r *fetchRun) store(ctx context.Context, jobs <-chan storeJob) error {
 		dates, err := r.d.storeSubuserDay(ctx, job, r.disc)
 		switch {
 		case err == nil:
-			r.finish(func() {
-				for _, dt := range dates {
-					r.fetched[dt] = true
-				}
-			})
+			r.finishDates(dates)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, errStore):
@@ -355,7 +357,7 @@ func (r *fetchRun) pending(ctx context.Context, t *fetchTask) {
 	if maxBackoff <= 0 {
 		maxBackoff = defaultPendingMaxBackoff
 	}
-	wait := jittered(cfg.PendingBackoff, max(maxBackoff, cfg.PendingBackoff), t.asks-1)
+	wait := retrywait.Jitter(cfg.PendingBackoff, max(maxBackoff, cfg.PendingBackoff), t.asks-1)
 	if cfg.PendingMaxWait > 0 && t.waited+wait > cfg.PendingMaxWait {
 		wait = cfg.PendingMaxWait - t.waited
 	}

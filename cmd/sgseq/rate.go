@@ -346,19 +346,7 @@ func rateWriteSummary(w io.Writer, s *rating.Summary, took time.Duration, maxErr
 		fmt.Fprintf(w, "blocks: %d (%s); %d of them the sender's side (Reputation, Content, Frequency or Volume Too High, Technical): not held against contacts, but counted against the sender by SEQ's bounce classification\n",
 			s.Blocks, strings.Join(parts, ", "), s.SenderBlocks)
 	}
-	total := max(1, s.Contacts)
-	fmt.Fprintln(w, "stars:")
-	for st := 5; st >= 1; st-- {
-		rateBar(w, rateStars(st), s.Stars[st], total)
-	}
-	fmt.Fprintln(w, "segments:")
-	for _, seg := range rating.Segments {
-		rateBar(w, string(seg), s.Segments[seg], total)
-	}
-	fmt.Fprintln(w, "sunset:")
-	for _, sn := range rating.Sunsets {
-		rateBar(w, string(sn), s.Sunsets[sn], total)
-	}
+	rateWriteHistograms(w, s)
 }
 
 func rateBar(w io.Writer, label string, n, total int) {

@@ -163,13 +163,8 @@ written, a warning is printed even with -q, and the exit status is 3.`,
 				}
 				return err
 			}
-			if out != "" && out != "-" {
-				err = rateWriteFile(out, func(w io.Writer) error { return rating.WriteRatings(w, of, res.Ratings) })
-			} else {
-				err = rating.WriteRatings(cmd.OutOrStdout(), of, res.Ratings)
-			}
-			if err != nil {
-				return fmt.Errorf("rate: write output: %w", err)
+			if err := rateWriteRatings(cmd, out, of, res.Ratings); err != nil {
+				return err
 			}
 			if !quiet {
 				rateWriteSummary(stderr, &res.Summary, time.Since(started), maxErrors)
@@ -261,6 +256,21 @@ func rateReadAll(cmd *cobra.Command, e *rating.Engine, what string, paths []stri
 			}
 			return fmt.Errorf("%s %s: %w", what, path, err)
 		}
+	}
+	return nil
+}
+
+// rateWriteRatings writes the ratings in format of to the --out file
+// (rateWriteFile) or, with none or "-", to stdout.
+func rateWriteRatings(cmd *cobra.Command, out string, of rating.OutputFormat, rs []rating.Rating) error {
+	var err error
+	if out != "" && out != "-" {
+		err = rateWriteFile(out, func(w io.Writer) error { return rating.WriteRatings(w, of, rs) })
+	} else {
+		err = rating.WriteRatings(cmd.OutOrStdout(), of, rs)
+	}
+	if err != nil {
+		return fmt.Errorf("rate: write output: %w", err)
 	}
 	return nil
 }

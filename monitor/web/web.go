@@ -273,11 +273,19 @@ func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, code int, v 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	writeBuffered(w, code, "application/json", buf, true)
+}
+
+// writeBuffered answers code with the content buf holds, of type ctype,
+// not cached; the body only when withBody.
+func writeBuffered(w http.ResponseWriter, code int, ctype string, buf *bytes.Buffer, withBody bool) {
+	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(code)
-	_, _ = w.Write(buf.Bytes())
+	if withBody {
+		_, _ = w.Write(buf.Bytes())
+	}
 }
 
 // errorPage is the model of an error page.
@@ -321,13 +329,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, code int, name 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(buf.Bytes())
-	}
+	writeBuffered(w, code, "text/html; charset=utf-8", buf, r.Method != http.MethodHead)
 }
 
 // pageNames are the page templates; each is parsed with layout.html.

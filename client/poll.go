@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/sgseq/sgseq/internal/retrywait"
 )
 
 // PollPolicy controls what the scores calls do when SendGrid answers 202
@@ -98,7 +100,7 @@ func (c *Client) poll(ctx context.Context, cc callConfig, r request, out any) er
 		if cc.noWait || (p.MaxAttempts > 0 && attempt >= p.MaxAttempts) {
 			return pe
 		}
-		d := jitter(p.MinWait, p.MaxWait, attempt-1)
+		d := retrywait.Jitter(p.MinWait, p.MaxWait, attempt-1)
 		if pe.retryAfter > 0 {
 			d = min(max(pe.retryAfter, p.MinWait), p.MaxWait)
 		}

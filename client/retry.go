@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/sgseq/sgseq/internal/retrywait"
 	"github.com/sgseq/sgseq/internal/secret"
 )
 
@@ -271,21 +271,7 @@ func backoffAt(now time.Time, minWait, maxWait time.Duration, attempt int, resp 
 			return min(d, maxWait)
 		}
 	}
-	return jitter(minWait, maxWait, attempt)
-}
-
-// jitter returns a wait in [b/2, b] where b = min·2^attempt capped at max.
-func jitter(minWait, maxWait time.Duration, attempt int) time.Duration {
-	b := minWait
-	for i := 0; i < attempt && b < maxWait; i++ {
-		b *= 2
-	}
-	b = min(b, maxWait)
-	if b <= 1 {
-		return b
-	}
-	half := b / 2
-	return half + rand.N(b-half+1)
+	return retrywait.Jitter(minWait, maxWait, attempt)
 }
 
 // slogAdapter makes a *slog.Logger a retryablehttp.LeveledLogger. Every

@@ -39,12 +39,8 @@ type SubusersOptions struct {
 	Region string
 }
 
-// SubusersPage returns one page of the parent's subusers. opts may be nil.
-// A negative limit or offset, or an unknown region, is a [*ValidationError];
-// API failures are an [*APIError].
-//
-// SendGrid API docs: https://www.twilio.com/docs/sendgrid/api-reference/subusers-api/list-all-subusers
-func (c *Client) SubusersPage(ctx context.Context, opts *SubusersOptions) ([]Subuser, error) {
+// subusersOptions is opts (nil: none) with the default limit, checked.
+func subusersOptions(opts *SubusersOptions) (SubusersOptions, error) {
 	var o SubusersOptions
 	if opts != nil {
 		o = *opts
@@ -52,7 +48,17 @@ func (c *Client) SubusersPage(ctx context.Context, opts *SubusersOptions) ([]Sub
 	if o.Limit == 0 {
 		o.Limit = DefaultSubusersLimit
 	}
-	if err := checkPaging(o.Limit, o.Offset); err != nil {
+	return o, checkPaging(o.Limit, o.Offset)
+}
+
+// SubusersPage returns one page of the parent's subusers. opts may be nil.
+// A negative limit or offset, or an unknown region, is a [*ValidationError];
+// API failures are an [*APIError].
+//
+// SendGrid API docs: https://www.twilio.com/docs/sendgrid/api-reference/subusers-api/list-all-subusers
+func (c *Client) SubusersPage(ctx context.Context, opts *SubusersOptions) ([]Subuser, error) {
+	o, err := subusersOptions(opts)
+	if err != nil {
 		return nil, err
 	}
 	q := url.Values{"limit": {strconv.Itoa(o.Limit)}, "offset": {strconv.Itoa(o.Offset)}}
@@ -104,14 +110,8 @@ func (c *Client) Subusers(ctx context.Context, opts *SubusersOptions) iter.Seq2[
 //
 // SendGrid API docs: https://www.twilio.com/docs/sendgrid/api-reference/subusers-api/list-all-subusers
 func (c *Client) AllSubusers(ctx context.Context, opts *SubusersOptions, parallel int) ([]Subuser, error) {
-	var o SubusersOptions
-	if opts != nil {
-		o = *opts
-	}
-	if o.Limit == 0 {
-		o.Limit = DefaultSubusersLimit
-	}
-	if err := checkPaging(o.Limit, o.Offset); err != nil {
+	o, err := subusersOptions(opts)
+	if err != nil {
 		return nil, err
 	}
 	parallel = max(parallel, 1)

@@ -2,11 +2,9 @@ package events
 
 import (
 	"bytes"
-	"math"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/sgseq/sgseq/internal/jsonval"
 	"github.com/sgseq/sgseq/rating"
 )
 
@@ -55,7 +53,7 @@ func infoFromRaw(obj []byte, rf *rawFields) (in Info, ok bool) {
 	if len(email) == 0 || !hasTS {
 		return Info{}, true
 	}
-	sec, good := parseTimestamp(ts)
+	sec, good := jsonval.Timestamp(ts)
 	if !good || !hasKind || len(kind) == 0 {
 		return Info{}, true
 	}
@@ -114,122 +112,7 @@ func bounceTypeOf(b []byte) rating.BounceType {
 	return rating.BounceNone
 }
 
-// parseTimestamp is rating's: Unix seconds or milliseconds (1e11 or more),
-// an integer, a fraction (dropped) or an exponent; zero, negative and
-// values past 2106 are rejected.
-func parseTimestamp(v []byte) (int64, bool) {
-	var n int64
-	j := 0
-	for j < len(v) && v[j] >= '0' && v[j] <= '9' {
-		if n > math.MaxInt64/10-10 {
-			return 0, false
-		}
-		n = n*10 + int64(v[j]-'0')
-		j++
-	}
-	if j == 0 {
-		return 0, false
-	}
-	if j < len(v) {
-		switch v[j] {
-		case '.':
-			k := j + 1
-			for k < len(v) && v[k] >= '0' && v[k] <= '9' {
-				k++
-			}
-			if k == j+1 {
-				return 0, false
-			}
-			if k < len(v) {
-				return parseFloatTimestamp(v)
-			}
-		case 'e', 'E':
-			return parseFloatTimestamp(v)
-		default:
-			return 0, false
-		}
-	}
-	return normTimestamp(n)
-}
-
-func parseFloatTimestamp(v []byte) (int64, bool) {
-	x, err := strconv.ParseFloat(string(v), 64)
-	if err != nil || x <= 0 || x > 1e18 {
-		return 0, false
-	}
-	return normTimestamp(int64(x))
-}
-
-func normTimestamp(n int64) (int64, bool) {
-	if n >= 1e11 {
-		n /= 1000
-	}
-	if n <= 0 || n > math.MaxUint32 {
-		return 0, false
-	}
-	return n, true
-}
-
 // unescape is rating's lenient unescaping of a string's contents.
 func unescape(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '\\' || i+1 >= len(b) {
-			out = append(out, c)
-			continue
-		}
-		i++
-		switch b[i] {
-		case '"', '\\', '/':
-			out = append(out, b[i])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, n := hexRune(b[i+1:])
-			if n == 0 {
-				out = append(out, '\\', 'u')
-				continue
-			}
-			i += n
-			if r >= 0xD800 && r < 0xDC00 && i+2 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
-				if r2, n2 := hexRune(b[i+3:]); n2 > 0 && r2 >= 0xDC00 && r2 < 0xE000 {
-					r = (r-0xD800)<<10 + (r2 - 0xDC00) + 0x10000
-					i += 2 + n2
-				}
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			out = append(out, '\\', b[i])
-		}
-	}
-	return out
-}
-
-func hexRune(b []byte) (rune, int) {
-	if len(b) < 4 {
-		return 0, 0
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, 0
-		}
-	}
-	return r, 4
+	return jsonval.AppendUnescaped(make([]byte, 0, len(b)), b)
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/sgseq/sgseq/internal/readbuf"
 	"github.com/sgseq/sgseq/rating"
 )
 
@@ -115,13 +116,8 @@ func splitStream(ctx context.Context, r io.Reader, name string, fn func(obj, id 
 			buf = buf[:n]
 			pos = 0
 		}
-		if len(buf) == cap(buf) {
-			nb := make([]byte, len(buf), 2*cap(buf))
-			copy(nb, buf)
-			buf = nb
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
+		var err error
+		buf, _, err = readbuf.More(r, buf)
 		if errors.Is(err, io.EOF) {
 			eof = true
 		} else if err != nil {

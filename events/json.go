@@ -298,6 +298,24 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
+// skipSeparator reads what follows a member or an element at buf[i]
+// (after white space): a comma, after which it returns the offset of the
+// next one, or closing, after which it returns the offset after the object
+// or array and end true.
+func skipSeparator(buf []byte, i int, closing byte) (next int, end bool, err error) {
+	i = skipWS(buf, i)
+	if i >= len(buf) {
+		return i, false, errMore
+	}
+	switch buf[i] {
+	case ',':
+		return skipWS(buf, i+1), false, nil
+	case closing:
+		return i + 1, true, nil
+	}
+	return i, false, ErrSyntax
+}
+
 // skipValue validates and skips the JSON value at buf[i] and returns the
 // offset after it.
 func skipValue(buf []byte, i, depth int) (int, error) {
@@ -336,17 +354,9 @@ func skipValue(buf []byte, i, depth int) (int, error) {
 			if i, err = skipValue(buf, skipWS(buf, i+1), depth+1); err != nil {
 				return i, err
 			}
-			i = skipWS(buf, i)
-			if i >= len(buf) {
-				return i, errMore
-			}
-			switch buf[i] {
-			case ',':
-				i = skipWS(buf, i+1)
-			case '}':
-				return i + 1, nil
-			default:
-				return i, ErrSyntax
+			var end bool
+			if i, end, err = skipSeparator(buf, i, '}'); err != nil || end {
+				return i, err
 			}
 		}
 	case '[':
@@ -362,17 +372,9 @@ func skipValue(buf []byte, i, depth int) (int, error) {
 			if i, err = skipValue(buf, i, depth+1); err != nil {
 				return i, err
 			}
-			i = skipWS(buf, i)
-			if i >= len(buf) {
-				return i, errMore
-			}
-			switch buf[i] {
-			case ',':
-				i = skipWS(buf, i+1)
-			case ']':
-				return i + 1, nil
-			default:
-				return i, ErrSyntax
+			var end bool
+			if i, end, err = skipSeparator(buf, i, ']'); err != nil || end {
+				return i, err
 			}
 		}
 	case 't':

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/internal/retrywait"
 	"github.com/sgseq/sgseq/monitor/alert"
 	"github.com/sgseq/sgseq/monitor/history"
 )
@@ -287,25 +288,37 @@ func (r *fetchRun) work(ctx context.Context, stores chan<- storeJob) error {
 				continue
 			}
 		}
-		switch {
-		case err == nil:
-			r.finish(func() {
-				for _, dt := range dates {
-					r.fetched[dt] = true
-				}
-			})
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case errors.Is(err, errStore):
+		if err := r.settle(ctx, t, dates, err, true); err != nil {
 			return err
-		case errors.Is(err, errPending):
-			r.pending(ctx, t)
-		case errors.Is(err, errNoSubusers):
-			r.finish(func() {})
-		default:
-			r.fail(ctx, t, err)
 		}
 	}
+}
+
+// settle records the outcome err of task t: nil finishes it with the
+// dates it stored; the end of ctx or a store failure is returned, and ends
+// the run; any other error fails the task (a retry may follow). For the
+// outcome of a fetch, a 202 asks again later and no monitored subuser
+// finishes the task; a store's outcome (fetched false) has neither.
+func (r *fetchRun) settle(ctx context.Context, t *fetchTask, dates []client.Date, err error, fetched bool) error {
+	switch {
+	case err == nil:
+		r.finish(func() {
+			for _, dt := range dates {
+				r.fetched[dt] = true
+			}
+		})
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, errStore):
+		return err
+	case fetched && errors.Is(err, errPending):
+		r.pending(ctx, t)
+	case fetched && errors.Is(err, errNoSubusers):
+		r.finish(func() {})
+	default:
+		r.fail(ctx, t, err)
+	}
+	return nil
 }
 
 // errNoSubusers skips a subuser day when discovery found no subuser to
@@ -328,19 +341,8 @@ func (r *fetchRun) store(ctx context.Context, jobs <-chan storeJob) error {
 			return ctx.Err()
 		}
 		dates, err := r.d.storeSubuserDay(ctx, job, r.disc)
-		switch {
-		case err == nil:
-			r.finish(func() {
-				for _, dt := range dates {
-					r.fetched[dt] = true
-				}
-			})
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case errors.Is(err, errStore):
+		if err := r.settle(ctx, job.t, dates, err, false); err != nil {
 			return err
-		default:
-			r.fail(ctx, job.t, err)
 		}
 	}
 	return nil
@@ -355,7 +357,7 @@ func (r *fetchRun) pending(ctx context.Context, t *fetchTask) {
 	if maxBackoff <= 0 {
 		maxBackoff = defaultPendingMaxBackoff
 	}
-	wait := jittered(cfg.PendingBackoff, max(maxBackoff, cfg.PendingBackoff), t.asks-1)
+	wait := retrywait.Jitter(cfg.PendingBackoff, max(maxBackoff, cfg.PendingBackoff), t.asks-1)
 	if cfg.PendingMaxWait > 0 && t.waited+wait > cfg.PendingMaxWait {
 		wait = cfg.PendingMaxWait - t.waited
 	}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
 	"github.com/sgseq/sgseq/client"
+	"github.com/sgseq/sgseq/internal/retrywait"
 )
 
 // maxRetryBackoff caps the wait before asking again for a piece that
@@ -73,22 +73,7 @@ func transient(err error) bool {
 // retryWait is the jittered wait before the n-th new attempt (n ≥ 1) of
 // a piece that failed: sweep.retry_backoff doubling, capped at a minute.
 func (d *Daemon) retryWait(n int) time.Duration {
-	return jittered(d.cfg.Sweep.RetryBackoff, maxRetryBackoff, n-1)
-}
-
-// jittered returns a wait in [b/2, b] where b = base·2^step capped at
-// maxWait.
-func jittered(base, maxWait time.Duration, step int) time.Duration {
-	b := base
-	for i := 0; i < step && b < maxWait; i++ {
-		b *= 2
-	}
-	b = min(b, maxWait)
-	if b <= 1 {
-		return b
-	}
-	half := b / 2
-	return half + rand.N(b-half+1)
+	return retrywait.Jitter(d.cfg.Sweep.RetryBackoff, maxRetryBackoff, n-1)
 }
 
 // retrying runs fn, and again after a failure that may pass, up to

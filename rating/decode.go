@@ -11,6 +11,9 @@ import (
 	"iter"
 	"strings"
 	"time"
+
+	"github.com/sgseq/sgseq/internal/jsonval"
+	"github.com/sgseq/sgseq/internal/readbuf"
 )
 
 // Format is the shape of an input.
@@ -201,13 +204,9 @@ func scanStream(r io.Reader, name string, full bool, maxRec int, emit func(f *fi
 	for {
 		// Fill the buffer.
 		if !eof {
-			if len(buf) == cap(buf) {
-				nb := make([]byte, len(buf), 2*cap(buf))
-				copy(nb, buf)
-				buf = nb
-			}
-			n, err := r.Read(buf[len(buf):cap(buf)])
-			buf = buf[:len(buf)+n]
+			var n int
+			var err error
+			buf, n, err = readbuf.More(r, buf)
 			read += int64(n)
 			if err == io.EOF {
 				eof = true
@@ -310,12 +309,20 @@ func scanCSV(r io.Reader, name string, maxRec int, emit func(f *fields, line int
 	}
 	cr := csv.NewReader(lim)
 	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil
+	// ended reports whether err ends the input: its end, or a fault of
+	// the data (emitted).
+	ended := func(err error) bool {
+		if err == io.EOF {
+			return true
+		}
+		if err != nil && isDataFault(err) {
+			emit(nil, lim.line, &ParseError{File: name, Line: lim.line, Err: faultError(err, lim.n)})
+			return true
+		}
+		return false
 	}
-	if err != nil && isDataFault(err) {
-		emit(nil, lim.line, &ParseError{File: name, Line: lim.line, Err: faultError(err, lim.n)})
+	header, err := cr.Read()
+	if ended(err) {
 		return nil
 	}
 	if err != nil {
@@ -343,14 +350,7 @@ func scanCSV(r io.Reader, name string, maxRec int, emit func(f *fields, line int
 	var sc scanner
 	for {
 		rec, err := cr.Read()
-		if stopped {
-			return nil
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil && isDataFault(err) {
-			emit(nil, lim.line, &ParseError{File: name, Line: lim.line, Err: faultError(err, lim.n)})
+		if stopped || ended(err) {
 			return nil
 		}
 		if err != nil {
@@ -381,7 +381,7 @@ func scanCSV(r io.Reader, name string, maxRec int, emit func(f *fields, line int
 		if ts := get(1); len(bytes.TrimSpace(ts)) > 0 {
 			var ok bool
 			f.hasTS = true
-			f.ts, ok = parseTimestamp(bytes.TrimSpace(ts))
+			f.ts, ok = jsonval.Timestamp(bytes.TrimSpace(ts))
 			f.badTS = !ok
 		}
 		f.kind = bytes.TrimSpace(get(2))

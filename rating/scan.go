@@ -5,8 +5,9 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
-	"strconv"
 	"unicode/utf8"
+
+	"github.com/sgseq/sgseq/internal/jsonval"
 )
 
 // maxDepth bounds the nesting of values inside an event object; deeper
@@ -16,22 +17,19 @@ const maxDepth = 256
 // MillisFrom is the smallest timestamp taken as Unix milliseconds rather
 // than seconds: 10¹¹ seconds is the year 5138, 10¹¹ milliseconds March
 // 1973, so no real event time is ambiguous.
-const MillisFrom = 1e11
+const MillisFrom = jsonval.MillisFrom
 
 // UnixSeconds applies the rule sgseq uses for every Unix timestamp it reads
 // (event timestamps, --as-of): a value of [MillisFrom] or more is in
 // milliseconds and is returned in seconds (truncated); a smaller value is
 // already in seconds and is returned as is.
 func UnixSeconds(n int64) int64 {
-	if n >= MillisFrom {
-		return n / 1000
-	}
-	return n
+	return jsonval.UnixSeconds(n)
 }
 
 // maxUnixSeconds is the largest timestamp the compact event record holds
 // (the year 2106).
-const maxUnixSeconds = math.MaxUint32
+const maxUnixSeconds = jsonval.MaxUnixSeconds
 
 // fields are the values the scanner extracts from one event object. Byte
 // slices point into the input buffer or into the scanner's arena and are
@@ -454,62 +452,9 @@ func (s *scanner) timestamp(i int) (int, error) {
 	if !ok {
 		return end, nil
 	}
-	ts, good := parseTimestamp(v)
+	ts, good := jsonval.Timestamp(v)
 	f.ts, f.badTS = ts, !good
 	return end, nil
-}
-
-// parseTimestamp parses Unix seconds or milliseconds (see [UnixSeconds]). It rejects zero, negative, fractional
-// garbage and values past 2106.
-func parseTimestamp(v []byte) (int64, bool) {
-	var n int64
-	j := 0
-	for j < len(v) && v[j] >= '0' && v[j] <= '9' {
-		if n > math.MaxInt64/10-10 {
-			return 0, false
-		}
-		n = n*10 + int64(v[j]-'0')
-		j++
-	}
-	if j == 0 {
-		return 0, false
-	}
-	if j < len(v) {
-		switch v[j] {
-		case '.':
-			k := j + 1
-			for k < len(v) && v[k] >= '0' && v[k] <= '9' {
-				k++
-			}
-			if k == j+1 {
-				return 0, false
-			}
-			if k < len(v) {
-				return parseFloatTimestamp(v)
-			}
-		case 'e', 'E':
-			return parseFloatTimestamp(v)
-		default:
-			return 0, false
-		}
-	}
-	return normTimestamp(n)
-}
-
-func parseFloatTimestamp(v []byte) (int64, bool) {
-	x, err := strconv.ParseFloat(string(v), 64)
-	if err != nil || x <= 0 || x > 1e18 {
-		return 0, false
-	}
-	return normTimestamp(int64(x))
-}
-
-func normTimestamp(n int64) (int64, bool) {
-	n = UnixSeconds(n)
-	if n <= 0 || n > maxUnixSeconds {
-		return 0, false
-	}
-	return n, true
 }
 
 // parseGroupID parses an asm_group_id: a non-negative integer (as a number
@@ -751,65 +696,6 @@ func (s *scanner) normEmail(e []byte) []byte {
 // contents, strict about structure).
 func (s *scanner) unescape(b []byte) []byte {
 	start := len(s.arena)
-	out := s.arena
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '\\' || i+1 >= len(b) {
-			out = append(out, c)
-			continue
-		}
-		i++
-		switch b[i] {
-		case '"', '\\', '/':
-			out = append(out, b[i])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, n := hexRune(b[i+1:])
-			if n == 0 {
-				out = append(out, '\\', 'u')
-				continue
-			}
-			i += n
-			if r >= 0xD800 && r < 0xDC00 && i+2 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
-				if r2, n2 := hexRune(b[i+3:]); n2 > 0 && r2 >= 0xDC00 && r2 < 0xE000 {
-					r = (r-0xD800)<<10 + (r2 - 0xDC00) + 0x10000
-					i += 2 + n2
-				}
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			out = append(out, '\\', b[i])
-		}
-	}
-	s.arena = out
-	return out[start:len(out):len(out)]
-}
-
-func hexRune(b []byte) (rune, int) {
-	if len(b) < 4 {
-		return 0, 0
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, 0
-		}
-	}
-	return r, 4
+	s.arena = jsonval.AppendUnescaped(s.arena, b)
+	return s.arena[start:len(s.arena):len(s.arena)]
 }

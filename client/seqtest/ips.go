@@ -65,22 +65,9 @@ func (s *Server) handleIPs(w http.ResponseWriter, r *http.Request) {
 	sub := r.URL.Query().Get("subuser")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []client.IP{}
-	skipped := 0
-	for i := range s.acct.IPs {
-		ip := &s.acct.IPs[i]
-		if sub != "" && !slices.Contains(ip.Subusers, sub) {
-			continue
-		}
-		if skipped < offset {
-			skipped++
-			continue
-		}
-		if len(out) == limit {
-			break
-		}
-		out = append(out, s.ipJSON(ip))
-	}
+	out := pageOf(len(s.acct.IPs), offset, limit, func(i int) bool {
+		return sub == "" || slices.Contains(s.acct.IPs[i].Subusers, sub)
+	}, func(i int) client.IP { return s.ipJSON(&s.acct.IPs[i]) })
 	writeJSON(w, http.StatusOK, out)
 }
 

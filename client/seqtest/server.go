@@ -2,6 +2,7 @@ package seqtest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -188,15 +189,7 @@ func newServer(opts []Option) *Server {
 		s.subsByID[i] = sub
 		s.subByName[sub.Username] = sub
 	}
-	slices.SortStableFunc(s.subsByID, func(a, b *Subject) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(s.subsByID, func(a, b *Subject) int { return cmp.Compare(a.ID, b.ID) })
 	s.custByID = map[string]*Subject{}
 	for i := range s.acct.Customers {
 		c := &s.acct.Customers[i]

@@ -33,6 +33,27 @@ func intParam(w http.ResponseWriter, r *http.Request, name string, def, min, max
 	return n, true
 }
 
+// pageOf is the page [offset, offset+limit) of the items 0..n-1 that
+// match accepts, each made by item; empty, not nil, when there is none.
+func pageOf[R any](n, offset, limit int, match func(i int) bool, item func(i int) R) []R {
+	out := []R{}
+	skipped := 0
+	for i := range n {
+		if !match(i) {
+			continue
+		}
+		if skipped < offset {
+			skipped++
+			continue
+		}
+		if len(out) == limit {
+			break
+		}
+		out = append(out, item(i))
+	}
+	return out
+}
+
 // handleSubusers serves GET /v3/subusers: a bare array, ordered by id,
 // filtered by username (exact) and region (all, global, eu), paged by limit
 // (default 100, at most 500) and offset. region is included in each item
@@ -52,27 +73,17 @@ func (s *Server) handleSubusers(w http.ResponseWriter, r *http.Request) {
 	}
 	withRegion := region != "" || q.Get("include_region") == "true"
 	username := q.Get("username")
-	out := []client.Subuser{}
-	skipped := 0
-	for _, sub := range s.subsByID {
-		if username != "" && sub.Username != username {
-			continue
-		}
-		if region != "" && region != "all" && sub.region() != region {
-			continue
-		}
-		if skipped < offset {
-			skipped++
-			continue
-		}
-		if len(out) == limit {
-			break
-		}
+	out := pageOf(len(s.subsByID), offset, limit, func(i int) bool {
+		sub := s.subsByID[i]
+		return (username == "" || sub.Username == username) &&
+			(region == "" || region == "all" || sub.region() == region)
+	}, func(i int) client.Subuser {
+		sub := s.subsByID[i]
 		it := client.Subuser{ID: sub.ID, Username: sub.Username, Email: sub.Email, Disabled: sub.Disabled}
 		if withRegion {
 			it.Region = sub.region()
 		}
-		out = append(out, it)
-	}
+		return it
+	})
 	writeJSON(w, http.StatusOK, out)
 }

@@ -45,11 +45,7 @@ YYYY-MM-DD; missing: [{"scope","date","reason","error"}]).`,
 			if days < 1 || days > monitor.MaxWindowDays {
 				return fmt.Errorf("invalid --days %d: want 1 to %d", days, monitor.MaxWindowDays)
 			}
-			cfg, logger, err := monLoad(cmd, configPath, true)
-			if err != nil {
-				return err
-			}
-			lease, err := monLock(cmd.Context(), &cfg, lockWait, logger)
+			cfg, logger, lease, err := monLoadLocked(cmd, configPath, lockWait)
 			if err != nil {
 				return err
 			}

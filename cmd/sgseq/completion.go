@@ -110,11 +110,7 @@ func completionAccounts(cmd *cobra.Command, withParent bool) []string {
 	if f := cmd.Flags().Lookup("config"); f != nil {
 		path = f.Value.String()
 	}
-	cfg, _, err := monLoad(cmd, path, false)
-	if err != nil {
-		return nil
-	}
-	st, err := monOpenStore(cmd.Context(), cfg)
+	st, err := monOpenConfigStore(cmd, path)
 	if err != nil {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -41,6 +42,17 @@ $XDG_STATE_HOME/sgseq/events (~/.local/state/sgseq/events). See docs/events.md.`
 	}
 	cmd.AddCommand(newEventsServeCmd(), newEventsImportCmd(), newEventsExportCmd(), newEventsStatsCmd(), newEventsPruneCmd())
 	return cmd
+}
+
+// eventsLoggerDir is the logger of cmd's flags and the store directory of
+// --dir (eventsDir), for the commands that write to the store.
+func eventsLoggerDir(cmd *cobra.Command, dir string) (*slog.Logger, string, error) {
+	logger, err := cliLoggerE(cmd)
+	if err != nil {
+		return nil, "", err
+	}
+	d, err := eventsDir(dir)
+	return logger, d, err
 }
 
 // eventsDir resolves the store directory: --dir, $SGSEQ_EVENTS_DIR, or the
@@ -90,11 +102,7 @@ missing or bad signature; 400 not a JSON array of objects; 413 over
 --max-body; 503 the store cannot take it. GET /healthz, /readyz, /metrics.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			logger, err := cliLoggerE(cmd)
-			if err != nil {
-				return err
-			}
-			d, err := eventsDir(dir)
+			logger, d, err := eventsLoggerDir(cmd, dir)
 			if err != nil {
 				return err
 			}
@@ -271,11 +279,7 @@ store to itself: stop "sgseq events serve" first, or post to it instead.`,
 		Example: `  sgseq events import --dir /var/lib/sgseq/events old-events-*.ndjson.gz`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			logger, err := cliLoggerE(cmd)
-			if err != nil {
-				return err
-			}
-			d, err := eventsDir(dir)
+			logger, d, err := eventsLoggerDir(cmd, dir)
 			if err != nil {
 				return err
 			}

@@ -36,11 +36,7 @@ engagement_recency,open_rate,bounce_classification,bounce_rate,spam_rate.`,
 			if days < 1 {
 				return fmt.Errorf("invalid --days %d: want 1 or more", days)
 			}
-			cfg, _, err := monLoad(cmd, configPath, false)
-			if err != nil {
-				return err
-			}
-			st, err := monOpenStore(cmd.Context(), cfg)
+			st, err := monOpenConfigStore(cmd, configPath)
 			if err != nil {
 				return err
 			}

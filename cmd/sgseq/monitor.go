@@ -40,11 +40,7 @@ SENDGRID_BASE_URL, SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN + SLACK_CHANNEL
 (+ SLACK_API_URL for another Slack API base), SGSEQ_DB.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, logger, err := monLoad(cmd, configPath, true)
-			if err != nil {
-				return err
-			}
-			lease, err := monLock(cmd.Context(), &cfg, lockWait, logger)
+			cfg, logger, lease, err := monLoadLocked(cmd, configPath, lockWait)
 			if err != nil {
 				return err
 			}
@@ -182,6 +178,17 @@ func monAddLockFlag(cmd *cobra.Command, wait *time.Duration) {
 	cmd.Flags().DurationVar(wait, "lock-wait", 0, "wait this long for another check, backfill or monitor on the same store to finish (0: exit 2 at once)")
 }
 
+// monLoadLocked loads the configuration at configPath (monLoad, with its
+// logger) and takes its store's write lease (monLock).
+func monLoadLocked(cmd *cobra.Command, configPath string, wait time.Duration) (monitor.Config, *slog.Logger, store.Lease, error) {
+	cfg, logger, err := monLoad(cmd, configPath, true)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	lease, err := monLock(cmd.Context(), &cfg, wait, logger)
+	return cfg, logger, lease, err
+}
+
 // monLock takes the write lease of cfg's store (one check, backfill or
 // monitor per store), waiting up to wait, and sets cfg.Store.Path to the
 // file it locked. The error of a held store names the holder: "store …
@@ -202,6 +209,16 @@ func monLock(ctx context.Context, cfg *monitor.Config, wait time.Duration, logge
 		return nil, err
 	}
 	return lease, nil
+}
+
+// monOpenConfigStore loads the configuration at configPath (or of the
+// environment) and opens its store with monOpenStore.
+func monOpenConfigStore(cmd *cobra.Command, configPath string) (*store.SQLite, error) {
+	cfg, _, err := monLoad(cmd, configPath, false)
+	if err != nil {
+		return nil, err
+	}
+	return monOpenStore(cmd.Context(), cfg)
 }
 
 // monOpenStore opens the store of cfg for the read-only commands; it

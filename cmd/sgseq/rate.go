@@ -163,13 +163,8 @@ written, a warning is printed even with -q, and the exit status is 3.`,
 				}
 				return err
 			}
-			if out != "" && out != "-" {
-				err = rateWriteFile(out, func(w io.Writer) error { return rating.WriteRatings(w, of, res.Ratings) })
-			} else {
-				err = rating.WriteRatings(cmd.OutOrStdout(), of, res.Ratings)
-			}
-			if err != nil {
-				return fmt.Errorf("rate: write output: %w", err)
+			if err := rateWriteRatings(cmd, out, of, res.Ratings); err != nil {
+				return err
 			}
 			if !quiet {
 				rateWriteSummary(stderr, &res.Summary, time.Since(started), maxErrors)
@@ -265,6 +260,21 @@ func rateReadAll(cmd *cobra.Command, e *rating.Engine, what string, paths []stri
 	return nil
 }
 
+// rateWriteRatings writes the ratings in format of to the --out file
+// (rateWriteFile) or, with none or "-", to stdout.
+func rateWriteRatings(cmd *cobra.Command, out string, of rating.OutputFormat, rs []rating.Rating) error {
+	var err error
+	if out != "" && out != "-" {
+		err = rateWriteFile(out, func(w io.Writer) error { return rating.WriteRatings(w, of, rs) })
+	} else {
+		err = rating.WriteRatings(cmd.OutOrStdout(), of, rs)
+	}
+	if err != nil {
+		return fmt.Errorf("rate: write output: %w", err)
+	}
+	return nil
+}
+
 // rateWriteFile writes the --out file with [atomicfile.Write]: a regular
 // file is replaced atomically (synced before the rename), a device or pipe
 // is written in place.
@@ -346,19 +356,7 @@ func rateWriteSummary(w io.Writer, s *rating.Summary, took time.Duration, maxErr
 		fmt.Fprintf(w, "blocks: %d (%s); %d of them the sender's side (Reputation, Content, Frequency or Volume Too High, Technical): not held against contacts, but counted against the sender by SEQ's bounce classification\n",
 			s.Blocks, strings.Join(parts, ", "), s.SenderBlocks)
 	}
-	total := max(1, s.Contacts)
-	fmt.Fprintln(w, "stars:")
-	for st := 5; st >= 1; st-- {
-		rateBar(w, rateStars(st), s.Stars[st], total)
-	}
-	fmt.Fprintln(w, "segments:")
-	for _, seg := range rating.Segments {
-		rateBar(w, string(seg), s.Segments[seg], total)
-	}
-	fmt.Fprintln(w, "sunset:")
-	for _, sn := range rating.Sunsets {
-		rateBar(w, string(sn), s.Sunsets[sn], total)
-	}
+	rateWriteHistograms(w, s)
 }
 
 func rateBar(w io.Writer, label string, n, total int) {

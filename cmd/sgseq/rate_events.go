@@ -35,13 +35,8 @@ func rateEvents(cmd *cobra.Command, dir string, f *rateFlags, of rating.OutputFo
 	if err != nil {
 		return fmt.Errorf("rate --events: %w", err)
 	}
-	if out != "" && out != "-" {
-		err = rateWriteFile(out, func(w io.Writer) error { return rating.WriteRatings(w, of, res.Ratings) })
-	} else {
-		err = rating.WriteRatings(cmd.OutOrStdout(), of, res.Ratings)
-	}
-	if err != nil {
-		return fmt.Errorf("rate: write output: %w", err)
+	if err := rateWriteRatings(cmd, out, of, res.Ratings); err != nil {
+		return err
 	}
 	if quiet {
 		return nil

@@ -40,11 +40,7 @@ firing alert.`,
 			if err := checkOutputFormat(format); err != nil {
 				return err
 			}
-			cfg, _, err := monLoad(cmd, configPath, false)
-			if err != nil {
-				return err
-			}
-			st, err := monOpenStore(cmd.Context(), cfg)
+			st, err := monOpenConfigStore(cmd, configPath)
 			if err != nil {
 				return err
 			}

@@ -144,17 +144,23 @@ func WithAPIURL(u string) Option {
 	}
 }
 
+// atLeast is the option that checks v >= least (an error naming the
+// option fn otherwise) and then sets it.
+func atLeast[T int | time.Duration](fn string, v, least T, set func(*config)) Option {
+	return func(c *config) error {
+		if v < least {
+			return fmt.Errorf("notify: %s(%v): must be >= %d", fn, v, int64(least))
+		}
+		set(c)
+		return nil
+	}
+}
+
 // WithDigestThreshold sets when a sweep is sent as a digest: more than n
 // alerts make a digest, n or fewer one message per account (default 5).
 // n = 0 always sends a digest.
 func WithDigestThreshold(n int) Option {
-	return func(c *config) error {
-		if n < 0 {
-			return fmt.Errorf("notify: WithDigestThreshold(%d): must be >= 0", n)
-		}
-		c.digestThreshold = n
-		return nil
-	}
+	return atLeast("WithDigestThreshold", n, 0, func(c *config) { c.digestThreshold = n })
 }
 
 // WithTopN sets how many of the worst accounts the first message of a
@@ -162,13 +168,7 @@ func WithDigestThreshold(n int) Option {
 // in the digest's thread (bot) or in follow-up messages (webhook). Default
 // 10.
 func WithTopN(n int) Option {
-	return func(c *config) error {
-		if n < 1 {
-			return fmt.Errorf("notify: WithTopN(%d): must be >= 1", n)
-		}
-		c.topN = n
-		return nil
-	}
+	return atLeast("WithTopN", n, 1, func(c *config) { c.topN = n })
 }
 
 // WithRetryBudget bounds the total time one Notify waits out Slack's rate
@@ -176,25 +176,13 @@ func WithTopN(n int) Option {
 // waits stay within d; past it, delivery stops and the rest goes out on a
 // later run. 0 never retries. Default [DefaultRetryBudget].
 func WithRetryBudget(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 {
-			return fmt.Errorf("notify: WithRetryBudget(%v): must be >= 0", d)
-		}
-		c.retryBudget = d
-		return nil
-	}
+	return atLeast("WithRetryBudget", d, 0, func(c *config) { c.retryBudget = d })
 }
 
 // WithPace sets the least time between the starts of two posts of one
 // delivery (default [DefaultPace], one message a second). 0 posts at once.
 func WithPace(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 {
-			return fmt.Errorf("notify: WithPace(%v): must be >= 0", d)
-		}
-		c.pace = d
-		return nil
-	}
+	return atLeast("WithPace", d, 0, func(c *config) { c.pace = d })
 }
 
 // WithExternalURL sets the URL where the monitor's HTTP server is reached

@@ -201,29 +201,28 @@ func sevLabel(s alert.Severity) string {
 	return strings.ToUpper(string(s))
 }
 
-func sevEmoji(s alert.Severity) string {
-	switch s {
-	case alert.Critical:
-		return ":red_circle:"
-	case alert.Warning:
-		return ":large_orange_circle:"
-	case alert.Info:
-		return ":large_blue_circle:"
-	}
-	return ":white_circle:"
+// sevWords are the Slack emoji and the digest group title of a severity.
+type sevWords struct{ emoji, title string }
+
+// sevKnown are the sevWords of each known severity; any other is sevOther.
+var sevKnown = map[alert.Severity]sevWords{
+	alert.Critical: {":red_circle:", "Critical"},
+	alert.Warning:  {":large_orange_circle:", "Warning"},
+	alert.Info:     {":large_blue_circle:", "Info"},
 }
 
-func sevTitle(s alert.Severity) string {
-	switch s {
-	case alert.Critical:
-		return "Critical"
-	case alert.Warning:
-		return "Warning"
-	case alert.Info:
-		return "Info"
+var sevOther = sevWords{":white_circle:", "Other"}
+
+func sevWord(s alert.Severity) sevWords {
+	if w, ok := sevKnown[s]; ok {
+		return w
 	}
-	return "Other"
+	return sevOther
 }
+
+func sevEmoji(s alert.Severity) string { return sevWord(s).emoji }
+
+func sevTitle(s alert.Severity) string { return sevWord(s).title }
 
 // counts are a Message's alerts by severity.
 type counts struct {

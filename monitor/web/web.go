@@ -180,13 +180,19 @@ func (h *handler) newPage(title string, si sweepInfo, poolsOn bool) page {
 	return page{Title: title, Sweep: si, Now: h.now(), PoolsOn: poolsOn, Refresh: int(h.refresh / time.Second), ShowSweep: true}
 }
 
-func (h *handler) serveOverview(w http.ResponseWriter, r *http.Request) {
-	ov, err := h.readOverview(r.Context())
+// renderRead renders the page name of data read from the store, or the
+// store's error when the read failed.
+func (h *handler) renderRead(w http.ResponseWriter, r *http.Request, name string, data any, err error) {
 	if err != nil {
 		h.serveStoreError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "overview", ov)
+	h.render(w, r, http.StatusOK, name, data)
+}
+
+func (h *handler) serveOverview(w http.ResponseWriter, r *http.Request) {
+	ov, err := h.readOverview(r.Context())
+	h.renderRead(w, r, "overview", ov, err)
 }
 
 func (h *handler) serveAccount(w http.ResponseWriter, r *http.Request) {
@@ -201,11 +207,7 @@ func (h *handler) serveAccount(w http.ResponseWriter, r *http.Request) {
 		h.serveError(w, r, http.StatusNotFound, msg)
 		return
 	}
-	if err != nil {
-		h.serveStoreError(w, r, err)
-		return
-	}
-	h.render(w, r, http.StatusOK, "account", p)
+	h.renderRead(w, r, "account", p, err)
 }
 
 func (h *handler) servePools(w http.ResponseWriter, r *http.Request) {
@@ -214,11 +216,7 @@ func (h *handler) servePools(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := h.readPools(r.Context())
-	if err != nil {
-		h.serveStoreError(w, r, err)
-		return
-	}
-	h.render(w, r, http.StatusOK, "pools", p)
+	h.renderRead(w, r, "pools", p, err)
 }
 
 func (h *handler) serveStatusJSON(w http.ResponseWriter, r *http.Request) {
@@ -275,11 +273,19 @@ func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, code int, v 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	writeBuffered(w, code, "application/json", buf, true)
+}
+
+// writeBuffered answers code with the content buf holds, of type ctype,
+// not cached; the body only when withBody.
+func writeBuffered(w http.ResponseWriter, code int, ctype string, buf *bytes.Buffer, withBody bool) {
+	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(code)
-	_, _ = w.Write(buf.Bytes())
+	if withBody {
+		_, _ = w.Write(buf.Bytes())
+	}
 }
 
 // errorPage is the model of an error page.
@@ -323,13 +329,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, code int, name 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(buf.Bytes())
-	}
+	writeBuffered(w, code, "text/html; charset=utf-8", buf, r.Method != http.MethodHead)
 }
 
 // pageNames are the page templates; each is parsed with layout.html.

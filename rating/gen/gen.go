@@ -488,6 +488,11 @@ func simulate(c *contact, day, li int, t int64, e ev, r *rand.Rand, add func(ev)
 			add(k)
 		}
 	}
+	addKind := func(ts int64, kind string) {
+		x := e
+		x.ts, x.kind = ts, kind
+		add(x)
+	}
 	block := func(classes []string) {
 		b := e
 		b.ts, b.kind, b.btype = t+3, "bounce", "blocked"
@@ -540,9 +545,7 @@ func simulate(c *contact, day, li int, t int64, e ev, r *rand.Rand, add func(ev)
 			return
 		}
 		if r.IntN(5) == 0 {
-			d := e
-			d.ts, d.kind = t+2, "deferred"
-			add(d)
+			addKind(t+2, "deferred")
 		}
 		deliver()
 		open(0.3, 0.1)
@@ -564,9 +567,7 @@ func simulate(c *contact, day, li int, t int64, e ev, r *rand.Rand, add func(ev)
 	case Complainer:
 		deliver()
 		if day >= c.stop {
-			s := e
-			s.ts, s.kind = t+600+hours(4), "spamreport"
-			add(s)
+			addKind(t+600+hours(4), "spamreport")
 			c.gone = true
 			return
 		}
@@ -574,9 +575,7 @@ func simulate(c *contact, day, li int, t int64, e ev, r *rand.Rand, add func(ev)
 	case Unsubscriber:
 		deliver()
 		if day >= c.stop {
-			u := e
-			u.ts, u.kind = t+300+hours(3), "unsubscribe"
-			add(u)
+			addKind(t+300+hours(3), "unsubscribe")
 			c.gone = true
 			return
 		}
@@ -584,9 +583,7 @@ func simulate(c *contact, day, li int, t int64, e ev, r *rand.Rand, add func(ev)
 	case GroupUnsubscriber:
 		deliver()
 		if day >= c.stop && c.dropList < 0 {
-			u := e
-			u.ts, u.kind = t+300+hours(3), "group_unsubscribe"
-			add(u)
+			addKind(t+300+hours(3), "group_unsubscribe")
 			c.dropList, c.dropUntil = li, 1<<30
 			return
 		}
@@ -595,13 +592,10 @@ func simulate(c *contact, day, li int, t int64, e ev, r *rand.Rand, add func(ev)
 		deliver()
 		switch {
 		case day >= c.stop && c.resub > 0 && c.resub < 1<<30:
-			u := e
-			u.ts, u.kind = t+300+hours(3), "group_unsubscribe"
-			add(u)
+			ts := t + 300 + hours(3)
+			addKind(ts, "group_unsubscribe")
 			wait := c.resub - c.stop // 1..20 days after the unsubscribe
-			u.ts += int64(wait) * 86400
-			u.kind = "group_resubscribe"
-			add(u)
+			addKind(ts+int64(wait)*86400, "group_resubscribe")
 			c.dropList, c.dropUntil = li, day+wait
 			c.resub = 1 << 30 // once
 		default:

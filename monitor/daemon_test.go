@@ -423,4 +423,26 @@ func TestFirstCheck(t *testing.T) {
 	if len(rec.msgs) < 2 || rec.msgs[len(rec.msgs)-1].FirstCheck {
 		t.Errorf("a later check: %d messages, last FirstCheck %v", len(rec.msgs), len(rec.msgs) > 1 && rec.msgs[len(rec.msgs)-1].FirstCheck)
 	}
+	// A backfill of older history on a checked store: the next check's
+	// alerts are standing again, and a check after that is not.
+	clk.Set(clk.Now().Add(time.Minute))
+	if _, err := d.Sweep(ctx, SweepOptions{Days: 30, FetchOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(clk.Now().Add(cfg.Notify.RepeatInterval))
+	n := len(rec.msgs)
+	if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.msgs) <= n || !rec.msgs[len(rec.msgs)-1].FirstCheck {
+		t.Errorf("the check after a backfill of 30 days: %d new messages, FirstCheck %v", len(rec.msgs)-n, len(rec.msgs) > n && rec.msgs[len(rec.msgs)-1].FirstCheck)
+	}
+	clk.Set(clk.Now().Add(cfg.Notify.RepeatInterval))
+	n = len(rec.msgs)
+	if _, err := d.Sweep(ctx, SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.msgs) > n && rec.msgs[len(rec.msgs)-1].FirstCheck {
+		t.Error("the check after that is standing too")
+	}
 }

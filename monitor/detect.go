@@ -136,7 +136,7 @@ func (d *Daemon) notifyPlan(ctx context.Context, plan *rules.Reconciliation, acc
 	wctx := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	}
-	first, err := d.store.FirstCheck(ctx)
+	standing, err := d.store.StandingCheck(ctx)
 	if err != nil {
 		return fmt.Errorf("notify: %w", err), nil
 	}
@@ -182,7 +182,7 @@ func (d *Daemon) notifyPlan(ctx context.Context, plan *rules.Reconciliation, acc
 	var notifyErr error
 	if len(plan.Notify) > 0 || len(due) > 0 {
 		m := notify.Message{Date: res.AsOf, Alerts: plan.Notify, TierChanges: due,
-			FirstCheck: first.IsZero(), Accounts: len(accts.names), Accepted: accepted}
+			FirstCheck: standing, Accounts: len(accts.names), Accepted: accepted}
 		keys, err := d.notifier.Notify(ctx, m)
 		mu.Lock()
 		for _, k := range keys {
@@ -211,10 +211,8 @@ func (d *Daemon) notifyPlan(ctx context.Context, plan *rules.Reconciliation, acc
 		if err := saveMoves(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("save pool moves: %w", err))
 		}
-		if first.IsZero() {
-			if err := d.store.MarkChecked(sctx, now); err != nil {
-				errs = append(errs, err)
-			}
+		if err := d.store.MarkChecked(sctx, now); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if len(gone) > 0 && detectorsOK {

@@ -254,6 +254,13 @@ func (d *Daemon) sweep(ctx context.Context, opts SweepOptions, res *SweepResult)
 		if err := d.detectAndNotify(ctx, accts, failedScopes, res, opts.DryRun); err != nil {
 			errs = append(errs, err)
 		}
+	} else if len(res.Fetched) > 1 {
+		// A backfill that filled history (more than a day's catch-up):
+		// the next check's alerts are standing conditions, and its digest
+		// says so (history.Store.StandingCheck).
+		if err := d.store.MarkBackfilled(ctx, d.now()); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if days := d.cfg.Store.RetentionDays; days > 0 {
 		before := res.AsOf.AddDays(-days + 1)

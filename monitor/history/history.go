@@ -144,9 +144,15 @@ type Store interface {
 	// on this store was recorded, zero when none was: a store new or filled
 	// only by a backfill.
 	FirstCheck(ctx context.Context) (time.Time, error)
-	// MarkChecked records that a check completed at at; only the first
-	// call's time is kept.
+	// MarkChecked records that a check completed at at: the first call's
+	// time is kept as the first check, the latest as the last check.
 	MarkChecked(ctx context.Context, at time.Time) error
+	// MarkBackfilled records that a backfill stored days at at.
+	MarkBackfilled(ctx context.Context, at time.Time) error
+	// StandingCheck reports whether the next check finds standing
+	// conditions rather than new events: it is the store's first check, or
+	// the first since a backfill stored days.
+	StandingCheck(ctx context.Context) (bool, error)
 	// BeginSweep records the start of a sweep and returns its ID.
 	BeginSweep(ctx context.Context, started time.Time) (int64, error)
 	// FinishSweep records the end of sweep id; a nil sweepErr is success.

@@ -23,8 +23,9 @@ type Message struct {
 	// TierChanges holds proposed IP-pool tier moves (may be empty).
 	TierChanges []alert.TierChange
 	// FirstCheck is true on the first check of a store (new, or filled
-	// only by a backfill): the alerts are standing conditions, not new
-	// events, and the digest's header says so.
+	// only by a backfill) and on the first check after a backfill that
+	// filled history: the alerts are standing conditions, not new events,
+	// and the digest's header says so.
 	FirstCheck bool
 	// Accounts is the number of accounts checked, for the first check's
 	// header ("first check: 99 of 300 accounts already below

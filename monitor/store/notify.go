@@ -63,8 +63,12 @@ func (s *SQLite) SavePoolMoves(ctx context.Context, upsert []history.PoolMove, d
 	return nil
 }
 
-// markFirstCheck names the mark of the first completed check.
-const markFirstCheck = "first_check"
+// Names of the marks in monitor_marks.
+const (
+	markFirstCheck = "first_check"   // the first completed check
+	markLastCheck  = "last_check"    // the latest completed check
+	markBackfilled = "last_backfill" // the latest backfill that stored days
+)
 
 // FirstCheck implements [history.Store.FirstCheck].
 func (s *SQLite) FirstCheck(ctx context.Context) (time.Time, error) {
@@ -82,12 +86,57 @@ func (s *SQLite) FirstCheck(ctx context.Context) (time.Time, error) {
 // MarkChecked implements [history.Store.MarkChecked].
 func (s *SQLite) MarkChecked(ctx context.Context, at time.Time) error {
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_marks (name, at) VALUES (?, ?)
+			ON CONFLICT (name) DO NOTHING`, markFirstCheck, nanos(at)); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO monitor_marks (name, at) VALUES (?, ?)
-			ON CONFLICT (name) DO NOTHING`, markFirstCheck, nanos(at))
+			ON CONFLICT (name) DO UPDATE SET at = excluded.at`, markLastCheck, nanos(at))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: mark checked: %w", err)
 	}
 	return nil
+}
+
+// MarkBackfilled implements [history.Store.MarkBackfilled].
+func (s *SQLite) MarkBackfilled(ctx context.Context, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO monitor_marks (name, at) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET at = excluded.at`, markBackfilled, nanos(at))
+	if err != nil {
+		return fmt.Errorf("store: mark backfilled: %w", err)
+	}
+	return nil
+}
+
+// StandingCheck implements [history.Store.StandingCheck].
+func (s *SQLite) StandingCheck(ctx context.Context) (bool, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, at FROM monitor_marks WHERE name IN (?, ?, ?)`,
+		markFirstCheck, markLastCheck, markBackfilled)
+	if err != nil {
+		return false, fmt.Errorf("store: standing check: %w", err)
+	}
+	defer rows.Close()
+	marks := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var at int64
+		if err := rows.Scan(&name, &at); err != nil {
+			return false, fmt.Errorf("store: standing check: %w", err)
+		}
+		marks[name] = at
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("store: standing check: %w", err)
+	}
+	if _, ok := marks[markFirstCheck]; !ok {
+		return true, nil
+	}
+	last, ok := marks[markLastCheck]
+	if !ok {
+		last = marks[markFirstCheck] // a store checked before last_check was kept
+	}
+	b, ok := marks[markBackfilled]
+	return ok && b > last, nil
 }

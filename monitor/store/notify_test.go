@@ -64,3 +64,32 @@ func TestFirstCheck(t *testing.T) {
 		t.Errorf("first check %v, %v; want %v (the first mark kept)", at, err, t1)
 	}
 }
+
+// TestStandingCheck: the next check is standing on a new store and after
+// a backfill newer than the last check, not otherwise.
+func TestStandingCheck(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	t0 := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	steps := []struct {
+		name string
+		do   func() error
+		want bool
+	}{
+		{"new store", func() error { return nil }, true},
+		{"backfilled, never checked", func() error { return s.MarkBackfilled(ctx, t0) }, true},
+		{"checked", func() error { return s.MarkChecked(ctx, t0.Add(time.Hour)) }, false},
+		{"checked again", func() error { return s.MarkChecked(ctx, t0.Add(25*time.Hour)) }, false},
+		{"backfilled after the last check", func() error { return s.MarkBackfilled(ctx, t0.Add(26*time.Hour)) }, true},
+		{"checked after the backfill", func() error { return s.MarkChecked(ctx, t0.Add(27*time.Hour)) }, false},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got, err := s.StandingCheck(ctx); err != nil || got != st.want {
+			t.Errorf("%s: StandingCheck = %v, %v; want %v", st.name, got, err, st.want)
+		}
+	}
+}

@@ -214,12 +214,13 @@ func eachCompact(b []byte, fn func(ts uint32, kind rating.Kind, flags byte, clas
 // reads: the same fields; a bounce with its sg_event_id, any other event
 // with a stand-in ("\u0000" and a number: stored events are unique by
 // sg_event_id, so the ids only need to stay distinct), or without one its
-// sg_message_id, as rating fingerprints it.
-func appendEventsJSON(dst []byte, email string, evs []byte) []byte {
+// sg_message_id, as rating fingerprints it. It fails with errBadCheckpoint
+// on a malformed compact record.
+func appendEventsJSON(dst []byte, email string, evs []byte) ([]byte, error) {
 	i := 0
 	head := appendJSONString([]byte(`{"email":`), email)
 	head = append(head, `,"timestamp":`...)
-	_ = eachCompact(evs, func(ts uint32, kind rating.Kind, flags byte, class rating.Classification, msg []byte) {
+	err := eachCompact(evs, func(ts uint32, kind rating.Kind, flags byte, class rating.Classification, msg []byte) {
 		dst = append(dst, head...)
 		dst = strconv.AppendUint(dst, uint64(ts), 10)
 		dst = append(dst, `,"event":"`...)
@@ -252,7 +253,7 @@ func appendEventsJSON(dst []byte, email string, evs []byte) []byte {
 		dst = append(dst, "}\n"...)
 		i++
 	})
-	return dst
+	return dst, err
 }
 
 func appendJSONString(dst []byte, s string) []byte {
@@ -421,10 +422,14 @@ func rateIncremental(ctx context.Context, dir string, ck *checkpoint, opts RateO
 	}
 	buf := make([]byte, 0, size)
 	for _, i := range redo {
-		buf = appendEventsJSON(buf, ck.contacts[i].email, ck.contacts[i].evs)
+		if buf, err = appendEventsJSON(buf, ck.contacts[i].email, ck.contacts[i].evs); err != nil {
+			return nil, nil, fmt.Errorf("contact %d of the checkpoint: %w", i, err)
+		}
 	}
 	for i := range fresh {
-		buf = appendEventsJSON(buf, fresh[i].email, fresh[i].evs)
+		if buf, err = appendEventsJSON(buf, fresh[i].email, fresh[i].evs); err != nil {
+			return nil, nil, fmt.Errorf("a contact new since the checkpoint: %w", err)
+		}
 	}
 	var rated []rating.Rating
 	if len(buf) > 0 {

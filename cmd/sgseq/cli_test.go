@@ -23,7 +23,13 @@ import (
 // environment set by the caller (t.Setenv), so these tests are not parallel.
 func cliRun(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return cliRunWithin(t, 30*time.Second, args...)
+}
+
+// cliRunWithin is cliRun with a deadline of timeout.
+func cliRunWithin(t *testing.T, timeout time.Duration, args ...string) (string, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var out, errb bytes.Buffer
 	err := execute(ctx, args, &out, &errb)

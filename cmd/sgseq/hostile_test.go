@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -20,11 +19,7 @@ import (
 // and retries.
 func hostileRun(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var out, errb bytes.Buffer
-	err := execute(ctx, args, &out, &errb)
-	return out.String(), errb.String(), err
+	return cliRunWithin(t, 3*time.Minute, args...)
 }
 
 // hostileConfig writes a config with a short sweep retry backoff (the
@@ -215,11 +210,7 @@ func TestCheckIncomplete(t *testing.T) {
 		{"nothing firing", "sweep:\n  retries: 0\n  backfill_days: 3\naccounts:\n  include: [no-such-subuser]\n", exitPartial},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := cliSim(t)
-			t.Setenv("SGSEQ_DB", filepath.Join(t.TempDir(), "sgseq.db"))
-			for _, k := range []string{"SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_CHANNEL", "SLACK_API_URL"} {
-				t.Setenv(k, "")
-			}
+			srv, _ := monSimServer(t)
 			cfg := filepath.Join(t.TempDir(), "sgseq.yaml")
 			if err := os.WriteFile(cfg, []byte(tc.config), 0o600); err != nil {
 				t.Fatal(err)

@@ -22,13 +22,20 @@ var monUpdate = flag.Bool("update-monitor", false, "rewrite the monitor command 
 // at a fresh store, with no Slack (log sink).
 func monSim(t *testing.T, opts ...seqtest.Option) string {
 	t.Helper()
-	cliSim(t, opts...)
+	_, db := monSimServer(t, opts...)
+	return db
+}
+
+// monSimServer is monSim that also returns the simulated account.
+func monSimServer(t *testing.T, opts ...seqtest.Option) (*seqtest.Server, string) {
+	t.Helper()
+	srv := cliSim(t, opts...)
 	db := filepath.Join(t.TempDir(), "sgseq.db")
 	t.Setenv("SGSEQ_DB", db)
 	for _, k := range []string{"SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_CHANNEL", "SLACK_API_URL"} {
 		t.Setenv(k, "")
 	}
-	return db
+	return srv, db
 }
 
 // monExitCode is the process exit code main would use for err.
